@@ -1,0 +1,62 @@
+"""Model and training settings as plain frozen dataclasses, with named presets.
+
+beta-VAE, conditional VAE and contractive autoencoder are settings of one model, not three:
+  beta-VAE        variational=True,  beta != 1
+  conditional VAE any of them trained on labelled data (labels become extra inputs)
+  contractive AE  variational=False, contractive > 0 (penalty on the encoder's Jacobian)
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    latent_dim: int = 64
+    filters: tuple[int, ...] = (64, 128)   # one stride-2 conv block per entry
+    bottleneck: str = "dense"              # "dense": flatten -> z; "grid": z is a small feature map
+    dropout: float = 0.0                   # on the encoder's features: regularises, helps held-out levels
+    variational: bool = True               # False: deterministic autoencoder (z = mean)
+    beta: float = 1.0                      # weight of the KL term
+    kl_warmup_epochs: int = 5              # beta rises linearly from 0 over these epochs
+    free_bits: float = 0.0                 # nats per latent dimension not penalised (keeps latents alive)
+    contractive: float = 0.0               # weight of the encoder-Jacobian penalty
+    input_noise: float = 0.0               # share of input cells replaced at random while training
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 10                     # early stopping on validation loss
+    stride: int = 1                        # step between consecutive training windows
+    seed: int = 0
+    test_levels: float = 0.2               # share of whole levels held out for the reported metrics
+    validation_levels: float = 0.1         # share of whole levels held out for early stopping
+
+
+PRESETS = {
+    "vae": ModelConfig(),
+    "beta-vae": ModelConfig(beta=4.0),
+    "contractive-ae": ModelConfig(variational=False, beta=0.0, contractive=1.0),
+}
+
+
+def to_dict(config) -> dict:
+    return asdict(config)
+
+
+def from_dict(cls, data: dict):
+    """Build a config from a dict, ignoring unknown keys (older/newer bundles) and mending tuples."""
+    names = {f.name for f in fields(cls)}
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    return cls(**kwargs)
+
+
+__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "replace"]
+
+# What `genforge train levels` uses unless told otherwise (chosen by the experiments in
+# benchmarks/README.md on held-out Super Mario Bros levels).
+LEVELS_MODEL = ModelConfig(filters=(32, 64), latent_dim=64, beta=1.0)
+LEVELS_TRAIN = TrainConfig()

@@ -1,0 +1,93 @@
+"""Convolutional encoder and decoder for H x W x C grids (tiles, piano rolls: the core cannot tell).
+
+The encoder maps a grid (plus, for a conditional model, the label one-hot tiled as extra
+channels) to the mean and log-variance of z. The decoder maps z (plus the label one-hot) to
+per-cell logits; softmax or sigmoid is applied by the loss and by the runtime, never in the net,
+so the exported decoder is one plain function z -> logits.
+"""
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers, ops
+
+from genforge.config import ModelConfig
+
+
+def _down_shape(size: int, blocks: int) -> int:
+    for _ in range(blocks):
+        size = math.ceil(size / 2)
+    return size
+
+
+def grid_shape(shape: tuple[int, int, int], config: ModelConfig) -> tuple[int, int, int]:
+    """Shape of the code at the bottleneck: (h', w', channels)."""
+    h, w, _ = shape
+    blocks = len(config.filters)
+    hb, wb = _down_shape(h, blocks), _down_shape(w, blocks)
+    if config.bottleneck == "grid":
+        if config.latent_dim % (hb * wb):
+            raise ValueError(f"latent_dim {config.latent_dim} must be a multiple of the {hb}x{wb} bottleneck grid")
+        return hb, wb, config.latent_dim // (hb * wb)
+    return hb, wb, config.filters[-1]
+
+
+class TileLabels(layers.Layer):
+    """Broadcast a label one-hot (N, L) over a grid: (N, H, W, L)."""
+
+    def call(self, labels, like):
+        h, w = ops.shape(like)[1], ops.shape(like)[2]
+        return ops.tile(labels[:, None, None, :], [1, h, w, 1])
+
+
+def build_encoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfig) -> keras.Model:
+    grid = keras.Input(shape, name="grid")
+    inputs = [grid]
+    x = grid
+    if n_labels:
+        label = keras.Input((n_labels,), name="label")
+        inputs.append(label)
+        x = layers.Concatenate()([x, TileLabels()(label, grid)])
+    for i, f in enumerate(config.filters):
+        x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"down{i}")(x)
+    if config.dropout:
+        x = layers.SpatialDropout2D(config.dropout)(x)
+    if config.bottleneck == "grid":
+        _, _, k = grid_shape(shape, config)
+        mean = layers.Flatten(name="z_mean")(layers.Conv2D(k, 1)(x))
+        log_var = layers.Flatten(name="z_log_var")(layers.Conv2D(k, 1)(x))
+    else:
+        x = layers.Flatten()(x)
+        mean = layers.Dense(config.latent_dim, name="z_mean")(x)
+        log_var = layers.Dense(config.latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [mean, log_var], name="encoder")
+
+
+def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfig) -> keras.Model:
+    h, w, c = shape
+    hb, wb, kb = grid_shape(shape, config)
+    z = keras.Input((config.latent_dim,), name="z")
+    inputs = [z]
+    if config.bottleneck == "grid":
+        x = layers.Reshape((hb, wb, kb))(z)
+        if n_labels:
+            label = keras.Input((n_labels,), name="label")
+            inputs.append(label)
+            x = layers.Concatenate()([x, TileLabels()(label, x)])
+        x = layers.Conv2D(config.filters[-1], 3, padding="same", activation="relu")(x)
+    else:
+        x = z
+        if n_labels:
+            label = keras.Input((n_labels,), name="label")
+            inputs.append(label)
+            x = layers.Concatenate()([z, label])
+        x = layers.Dense(hb * wb * config.filters[-1], activation="relu")(x)
+        x = layers.Reshape((hb, wb, config.filters[-1]))(x)
+    for i, f in enumerate(reversed(config.filters)):
+        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"up{i}")(x)
+    # Upsampling overshoots odd sizes (14 -> 7 -> 4 -> 8 -> 16): crop back to the grid.
+    up_h, up_w = hb * 2 ** len(config.filters), wb * 2 ** len(config.filters)
+    x = layers.Cropping2D(((0, up_h - h), (0, up_w - w)))(x)
+    logits = layers.Conv2D(c, 1, name="logits")(x)
+    return keras.Model(inputs, logits, name="decoder")

@@ -1,0 +1,120 @@
+"""The one VAE of genforge: reconstruction + beta * KL, with KL warm-up, free bits, an optional
+label condition and an optional contractive penalty. In the manner of keras-io's VAE example:
+a Keras model with its own train_step/test_step and loss trackers, maths in `keras.ops`.
+
+Inputs are (grid, label_one_hot) tuples; label_one_hot has width 0 for an unconditional model.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from genforge.config import ModelConfig
+from genforge.core.networks import build_decoder, build_encoder
+
+CATEGORICAL = "categorical"   # one class per cell (tiles): softmax over the channel axis
+BERNOULLI = "bernoulli"       # independent on/off per cell and channel (piano-roll notes): sigmoid
+
+
+class VAE(keras.Model):
+    def __init__(self, shape, n_labels: int, likelihood: str, config: ModelConfig, steps_per_epoch: int = 1,
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.grid_shape = tuple(shape)
+        self.n_labels = n_labels
+        self.likelihood = likelihood
+        self.config = config
+        self.encoder = build_encoder(self.grid_shape, n_labels, config)
+        self.decoder = build_decoder(self.grid_shape, n_labels, config)
+        self.warmup_steps = max(1, config.kl_warmup_epochs * steps_per_epoch)
+        self.seed = keras.random.SeedGenerator(seed)
+        self.step = keras.Variable(0.0, trainable=False, name="step")
+        names = ["loss", "reconstruction", "kl", "contractive", "accuracy"]
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _inputs(self, grid, label):
+        return [grid, label] if self.n_labels else [grid]
+
+    def encode(self, grid, label, training=False):
+        return self.encoder(self._inputs(grid, label), training=training)
+
+    def decode(self, z, label, training=False):
+        return self.decoder([z, label] if self.n_labels else [z], training=training)
+
+    def call(self, inputs, training=False):
+        grid, label = inputs
+        mean, _ = self.encode(grid, label, training)
+        return self.decode(mean, label, training)
+
+    def _corrupt(self, grid):
+        """Replace a share of input cells with random ones so the encoder learns structure, not copies."""
+        rate = self.config.input_noise
+        if not rate:
+            return grid
+        keep = ops.cast(keras.random.uniform(ops.shape(grid)[:-1], seed=self.seed) >= rate, grid.dtype)[..., None]
+        if self.likelihood == CATEGORICAL:
+            noise = ops.one_hot(keras.random.randint(ops.shape(grid)[:-1], 0, ops.shape(grid)[-1], seed=self.seed),
+                                ops.shape(grid)[-1], dtype=grid.dtype)
+        else:
+            noise = ops.zeros_like(grid)
+        return keep * grid + (1.0 - keep) * noise
+
+    def terms(self, grid, label, training):
+        cfg = self.config
+        mean, log_var = self.encode(self._corrupt(grid) if training else grid, label, training)
+        if cfg.variational:
+            eps = keras.random.normal(ops.shape(mean), seed=self.seed)
+            z = mean + ops.exp(0.5 * log_var) * eps
+        else:
+            z = mean
+        logits = self.decode(z, label, training)
+        if self.likelihood == CATEGORICAL:
+            cell = keras.losses.categorical_crossentropy(grid, logits, from_logits=True)
+            hit = ops.cast(ops.equal(ops.argmax(logits, -1), ops.argmax(grid, -1)), "float32")
+        else:
+            cell = ops.sum(keras.losses.binary_crossentropy(grid[..., None], logits[..., None], from_logits=True), -1)
+            hit = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), grid), "float32")
+        reconstruction = ops.mean(ops.sum(cell, axis=(1, 2)))
+        losses = {"reconstruction": reconstruction, "accuracy": ops.mean(hit)}
+        total = reconstruction
+        if cfg.variational:
+            kl_dims = ops.mean(-0.5 * (1 + log_var - ops.square(mean) - ops.exp(log_var)), axis=0)
+            kl = ops.sum(kl_dims)
+            # Free bits: dimensions under the floor cost nothing, so the model keeps using them.
+            kl_paid = ops.sum(ops.maximum(kl_dims, cfg.free_bits))
+            warm = ops.minimum(1.0, self.step / self.warmup_steps) if training else 1.0
+            total = total + cfg.beta * warm * kl_paid
+            losses["kl"] = kl
+        if cfg.contractive:
+            # ||J||_F^2 of the encoder mean, estimated without second derivatives:
+            # E ||mu(x + e) - mu(x)||^2 / s^2 = ||J||_F^2 for e ~ N(0, s^2 I).
+            s = 0.05
+            shaken, _ = self.encode(grid + s * keras.random.normal(ops.shape(grid), seed=self.seed), label, training)
+            penalty = ops.mean(ops.sum(ops.square(shaken - mean), -1)) / s ** 2
+            total = total + cfg.contractive * penalty
+            losses["contractive"] = penalty
+        losses["loss"] = total
+        return losses
+
+    def _track(self, losses):
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        return {n: t.result() for n, t in self.trackers.items() if n in losses}
+
+    def train_step(self, data):
+        grid, label = keras.utils.unpack_x_y_sample_weight(data)[0]
+        with tf.GradientTape() as tape:
+            losses = self.terms(grid, label, training=True)
+        grads = tape.gradient(losses["loss"], self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.step.assign_add(1.0)
+        return self._track(losses)
+
+    def test_step(self, data):
+        grid, label = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return self._track(self.terms(grid, label, training=False))

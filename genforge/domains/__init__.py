@@ -1,0 +1,16 @@
+"""Domain codecs: each turns one kind of asset into grids for the shared VAE core and back.
+
+Codecs know nothing of Keras. A codec provides: domain, likelihood, labels, grid_shape, meta(),
+from_meta(), to_onehot(), from_logits(), metrics(), read_window(), preview(), sheet(), export().
+"""
+from __future__ import annotations
+
+import importlib
+
+CODECS = {"levels": "genforge.domains.levels:LevelCodec"}
+
+
+def codec_for(meta: dict):
+    """The codec that reads and writes a bundle's assets, rebuilt from its metadata."""
+    module, _, name = CODECS[meta["domain"]].partition(":")
+    return getattr(importlib.import_module(module), name).from_meta(meta)

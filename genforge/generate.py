@@ -1,0 +1,103 @@
+"""The generation jobs: sample and interpolate, for any domain, through the exported decoder.
+
+onnxruntime + numpy only; the codec named in the bundle turns decoder output into assets.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from genforge import __version__, runtime
+from genforge.bundle import Bundle, default_model, open_bundle
+from genforge.core import latent
+from genforge.domains import codec_for
+from genforge.errors import GenforgeError
+from genforge.images import png_bytes, strip
+
+
+def load(model: str | Path | None, domain: str) -> Bundle:
+    path = Path(model) if model else default_model(domain)
+    if model is None and not (path / "genforge.json").is_file():
+        raise GenforgeError(f"no bundled default {domain} model in this install ({path}); pass --model RUN")
+    return open_bundle(path, domain)
+
+
+def _model_name(bundle: Bundle) -> str:
+    return "bundled:" + bundle.domain if bundle.path == default_model(bundle.domain) else str(bundle.path)
+
+
+def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray, **extra) -> dict:
+    props = {"model": _model_name(bundle), "genforge_version": __version__, **extra}
+    if codec.labels:
+        props["label"] = codec.labels[label_id]
+    props["latent"] = json.dumps([round(float(v), 5) for v in z])
+    return props
+
+
+def _iterate(items, total: int, what: str, quiet: bool):
+    if quiet or total < 50:  # short work needs no bar, and rich costs start-up time
+        return items
+    from rich.progress import track
+
+    return track(items, total=total, description=what, transient=True)
+
+
+def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | Path,
+           condition: str | None = None, temperature: float = 0.0, quiet: bool = False) -> list[Path]:
+    """Draw `n` latents with `seed`, decode them, export each asset; returns the written files."""
+    if temperature < 0 or temperature > 10:
+        raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
+    bundle = load(model, domain)
+    codec = codec_for(bundle.meta)
+    z, ids = runtime.sample_latents(bundle, n, seed, condition)
+    logits = runtime.decode(bundle, z, ids)
+    assets = codec.from_logits(logits, np.random.default_rng([seed, 1]), temperature)
+    out = Path(out)
+    written = []
+    for i in _iterate(range(n), n, f"writing {n} {domain}", quiet):
+        props = _properties(bundle, codec, ids[i], z[i], seed=seed, index=i)
+        written += codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
+    previews = [codec.preview(a, int(i)) for a, i in zip(assets[:32], ids[:32])]
+    from genforge.atomic import write_bytes
+
+    written.append(write_bytes(out / f"sheet-{seed}.png", codec.sheet(previews)))
+    return written
+
+
+def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Path,
+                from_seed: int | None = None, to_seed: int | None = None,
+                from_file: str | None = None, to_file: str | None = None,
+                condition: str | None = None, spherical: bool = True) -> list[Path]:
+    """A latent path between two seeds or two real assets, decoded at `steps` points."""
+    runtime.check_count(steps, "--steps", 1000)
+    if steps < 2:
+        raise GenforgeError("--steps must be at least 2 (the two ends)")
+    if (from_seed is None) == (from_file is None) or (to_seed is None) == (to_file is None):
+        raise GenforgeError("give each end once: --from-seed or --from FILE, and --to-seed or --to FILE")
+    bundle = load(model, domain)
+    codec = codec_for(bundle.meta)
+    label = bundle.label_id(condition)
+    label = (0 if bundle.labels else -1) if label is None else label
+    ends = []
+    for seed, file in ((from_seed, from_file), (to_seed, to_file)):
+        if file is not None:
+            grid = codec.to_onehot(codec.read_window(file, label))[None]
+            ends.append(runtime.encode(bundle, grid, np.array([label]))[0])
+        else:
+            ends.append(latent.seed_z(seed, bundle.latent_dim, bundle.meta.get("prior")))
+    # A deterministic autoencoder's codes are not Gaussian: interpolate on a straight line.
+    zs = latent.path(ends[0], ends[1], steps, spherical and bundle.meta.get("prior") is None)
+    ids = np.full(steps, label)
+    assets = codec.from_logits(runtime.decode(bundle, zs, ids))
+    out = Path(out)
+    written = []
+    for i in range(steps):
+        props = _properties(bundle, codec, label, zs[i], step=i, steps=steps,
+                            start=str(from_file or f"seed {from_seed}"), end=str(to_file or f"seed {to_seed}"))
+        written += codec.export(assets[i], label, out, f"step-{i:03d}", props)
+    from genforge.atomic import write_bytes
+
+    written.append(write_bytes(out / "strip.png", png_bytes(strip([codec.preview(a, label) for a in assets]))))
+    return written

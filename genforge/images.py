@@ -1,0 +1,34 @@
+"""PNG previews shared by every domain: encode, and lay several images out as a sheet or strip."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def sheet(images: list[np.ndarray], columns: int = 4, gap: int = 8, background=(255, 255, 255)) -> np.ndarray:
+    """Images (each H x W x 3, sizes may differ) in rows of `columns`, separated by `gap` pixels."""
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    cell_h = max(im.shape[0] for im in images)
+    cell_w = max(im.shape[1] for im in images)
+    out = np.empty((rows * cell_h + (rows - 1) * gap, columns * cell_w + (columns - 1) * gap, 3), np.uint8)
+    out[:] = background
+    for i, im in enumerate(images):
+        r, c = divmod(i, columns)
+        y, x = r * (cell_h + gap), c * (cell_w + gap)
+        out[y:y + im.shape[0], x:x + im.shape[1]] = im
+    return out
+
+
+def strip(images: list[np.ndarray], gap: int = 8) -> np.ndarray:
+    """Images side by side: an interpolation read left to right."""
+    return sheet(images, columns=len(images), gap=gap)

@@ -1,0 +1,81 @@
+"""Generation on onnxruntime + numpy: the exported decoder (and, for real assets, the encoder).
+
+Never imports TensorFlow or Keras: sampling must start instantly and run where a game runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from genforge.bundle import Bundle
+from genforge.core import latent
+from genforge.errors import GenforgeError
+
+
+class OnnxNet:
+    """One exported network: feeds z or grid, and the label one-hot when the model has labels."""
+
+    def __init__(self, path, n_labels: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # a truncated or foreign file: say which, not a C++ trace
+            raise GenforgeError(f"{path}: cannot load the ONNX model: {e}") from None
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.n_labels = n_labels
+        expected = 2 if n_labels else 1
+        if len(self.inputs) != expected:
+            raise GenforgeError(f"{path}: expected {expected} input(s), the file has {self.inputs}")
+
+    def __call__(self, x: np.ndarray, labels: np.ndarray | None, batch: int = 1024) -> list[np.ndarray]:
+        outs = []
+        for i in range(0, len(x), batch):
+            feed = {self.inputs[0]: x[i:i + batch].astype(np.float32)}
+            if self.n_labels:
+                feed[self.inputs[1]] = labels[i:i + batch].astype(np.float32)
+            outs.append(self.session.run(None, feed))
+        return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
+
+
+def decoder(bundle: Bundle) -> OnnxNet:
+    return OnnxNet(bundle.file("decoder"), len(bundle.labels))
+
+
+def encoder(bundle: Bundle) -> OnnxNet:
+    return OnnxNet(bundle.file("encoder"), len(bundle.labels))
+
+
+def check_count(n: int, name: str = "-n", most: int = 100_000) -> None:
+    if n < 1 or n > most:
+        raise GenforgeError(f"{name} must be between 1 and {most:,}, got {n}")
+
+
+def pick_labels(bundle: Bundle, condition: str | None, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The label of each sample: the asked condition, else drawn uniformly (-1: unconditional)."""
+    wanted = bundle.label_id(condition)
+    if not bundle.labels:
+        return np.full(n, -1, np.int64)
+    if wanted is not None:
+        return np.full(n, wanted, np.int64)
+    return rng.integers(0, len(bundle.labels), n)
+
+
+def sample_latents(bundle: Bundle, n: int, seed: int, condition: str | None):
+    """(z, label ids) for `n` samples; the same seed always gives the same draws."""
+    check_count(n)
+    rng = np.random.default_rng(seed)
+    z = latent.sample_z(rng, n, bundle.latent_dim, bundle.meta.get("prior"))
+    return z, pick_labels(bundle, condition, n, rng)
+
+
+def decode(bundle: Bundle, z: np.ndarray, label_ids: np.ndarray, net: OnnxNet | None = None) -> np.ndarray:
+    net = net or decoder(bundle)
+    return net(z, latent.one_hot(np.maximum(label_ids, 0), len(bundle.labels)))[0]
+
+
+def encode(bundle: Bundle, grids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
+    """Latent means of real grids (N, H, W, C)."""
+    mean, _ = encoder(bundle)(grids, latent.one_hot(np.maximum(label_ids, 0), len(bundle.labels)))
+    return mean

@@ -1,0 +1,178 @@
+"""Fit the shared VAE on arrays from any codec and return the trained model and its history.
+
+Knows nothing of levels or music: it gets one-hot/binary grids and label ids, and reports
+reconstruction metrics per split. The domain commands (`train_levels`, ...) build the arrays
+and write the run bundle.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from genforge.config import ModelConfig, TrainConfig  # noqa: E402
+from genforge.core.vae import VAE  # noqa: E402
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """One rich progress bar over epochs, with the latest losses in its description."""
+
+    def __init__(self, epochs: int, quiet: bool = False):
+        super().__init__()
+        self.epochs, self.quiet = epochs, quiet
+
+    def on_train_begin(self, logs=None):
+        if self.quiet:
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} epochs"),
+                            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+        self.bar.start()
+        self.task = self.bar.add_task("", total=self.epochs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.quiet:
+            return
+        logs = logs or {}
+        text = "  ".join(f"{k} {logs[k]:.3f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs)
+        self.bar.update(self.task, advance=1, description=text)
+
+    def on_train_end(self, logs=None):
+        if not self.quiet:
+            self.bar.stop()
+
+
+def make_inputs(onehot: np.ndarray, label_ids: np.ndarray, n_labels: int):
+    labels = np.eye(n_labels, dtype=np.float32)[label_ids] if n_labels else np.zeros((len(onehot), 0), np.float32)
+    return onehot.astype(np.float32), labels
+
+
+def fit(train, validation, shape, n_labels: int, likelihood: str, model_cfg: ModelConfig, train_cfg: TrainConfig,
+        checkpoint_dir: Path | None = None, quiet: bool = False) -> tuple[VAE, dict]:
+    """`train`/`validation`: (grids (N,H,W,C) float32, label one-hots (N,L)). Returns model, history."""
+    keras.utils.set_random_seed(train_cfg.seed)
+    steps = int(np.ceil(len(train[0]) / train_cfg.batch_size))
+    model = VAE(shape, n_labels, likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed)
+    model((train[0][:1], train[1][:1]))  # builds the weights, so checkpoints can be saved
+    model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
+    callbacks: list = [
+        keras.callbacks.EarlyStopping("val_loss", patience=train_cfg.patience, restore_best_weights=True,
+                                      start_from_epoch=model_cfg.kl_warmup_epochs),
+        ProgressBar(train_cfg.epochs, quiet),
+    ]
+    if checkpoint_dir is not None:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoint_dir / "epoch.weights.h5"),
+                                                         save_weights_only=True))
+    started = time.perf_counter()
+    history = model.fit(x=tuple(train), validation_data=(tuple(validation),), epochs=train_cfg.epochs,
+                        batch_size=train_cfg.batch_size, shuffle=True, callbacks=callbacks, verbose=0)
+    result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    result["seconds"] = time.perf_counter() - started
+    result["epochs_run"] = len(history.history["loss"])
+    return model, result
+
+
+def encode_mean(model: VAE, grids: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:
+    out = []
+    for i in range(0, len(grids), batch):
+        mean, _ = model.encode(grids[i:i + batch], labels[i:i + batch])
+        out.append(keras.ops.convert_to_numpy(mean))
+    return np.concatenate(out) if out else np.zeros((0, model.config.latent_dim), np.float32)
+
+
+def decode_logits(model: VAE, z: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:
+    out = []
+    for i in range(0, len(z), batch):
+        out.append(keras.ops.convert_to_numpy(model.decode(z[i:i + batch], labels[i:i + batch])))
+    return np.concatenate(out)
+
+
+# ---------------------------------------------------------------- the train job
+
+def export_onnx(net: keras.Model, path: Path) -> Path:
+    """Keras 3 ONNX export, atomically. A freshly built or reloaded model must have run once."""
+    from genforge.atomic import atomic_path
+
+    net([np.zeros((1, *i.shape[1:]), np.float32) for i in net.inputs])
+    with atomic_path(path) as tmp:
+        onnx_tmp = tmp.with_suffix(".onnx")
+        net.export(str(onnx_tmp), format="onnx", verbose=False)
+        onnx_tmp.replace(tmp)
+    return path
+
+
+def share_copied(samples: np.ndarray, train: np.ndarray) -> float:
+    """Share of samples identical to some training example (exact match of whole grids)."""
+    seen = {row.tobytes() for row in train.reshape(len(train), -1).astype(np.int16)}
+    return float(np.mean([row.tobytes() in seen for row in samples.reshape(len(samples), -1).astype(np.int16)]))
+
+
+def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
+              notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000) -> Path:
+    """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
+
+    `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}."""
+    from genforge import config as cfg_mod
+    from genforge.atomic import write_bytes
+    from genforge.bundle import write_meta
+    from genforge.core import latent
+
+    out = Path(out)
+    n_labels = len(codec.labels)
+    arrays = {k: make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in splits.items()}
+    model, history = fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood,
+                         model_cfg, train_cfg, checkpoint_dir=out / "checkpoints", quiet=quiet)
+
+    metrics = {}
+    for split, (grid, labels) in arrays.items():
+        z = encode_mean(model, grid, labels)
+        pred = codec.from_logits(decode_logits(model, z, labels))
+        metrics[split] = codec.metrics(splits[split][0], pred, splits[split][1])
+    train_z = encode_mean(model, *arrays["train"])
+    prior = None if model_cfg.variational else \
+        {"mean": train_z.mean(0).tolist(), "std": (train_z.std(0) + 1e-6).tolist()}
+
+    rng = np.random.default_rng(train_cfg.seed)
+    z = latent.sample_z(rng, n_novelty, model_cfg.latent_dim, prior)
+    ids = rng.integers(0, max(n_labels, 1), n_novelty)
+    samples = codec.from_logits(decode_logits(model, z, latent.one_hot(ids, n_labels)))
+    metrics["samples"] = {"n": n_novelty, "share_identical_to_training": share_copied(samples, splits["train"][0])}
+
+    model.encoder.save(out / "encoder.keras")
+    model.decoder.save(out / "decoder.keras")
+    export_onnx(model.encoder, out / "encoder.onnx")
+    export_onnx(model.decoder, out / "decoder.onnx")
+    import onnxruntime as ort  # the exported decoder must agree with Keras before anyone relies on it
+    sess = ort.InferenceSession(str(out / "decoder.onnx"), providers=["CPUExecutionProvider"])
+    feed = dict(zip([i.name for i in sess.get_inputs()], [z[:64], latent.one_hot(ids[:64], n_labels)]))
+    onnx_logits = sess.run(None, feed)[0]
+    metrics["onnx_max_abs_diff"] = float(np.abs(onnx_logits - decode_logits(model, z[:64],
+                                                                           latent.one_hot(ids[:64], n_labels))).max())
+
+    sheet = [codec.preview(s, i if n_labels else -1) for s, i in zip(samples[:16], ids[:16])]
+    write_bytes(out / "samples.png", codec.sheet(sheet))
+    write_meta(out, {
+        "domain": codec.domain, "likelihood": codec.likelihood, "shape": list(codec.grid_shape),
+        "latent_dim": model_cfg.latent_dim, "labels": list(codec.labels), "prior": prior,
+        "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
+        "command": command, "metrics": metrics, "notes": list(notes),
+        "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx",
+                                      "decoder_keras": "decoder.keras", "encoder_keras": "encoder.keras"},
+    })
+    return out
+
+
+def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
+                 window: tuple[int, int] | None = None, quiet: bool = False) -> Path:
+    from genforge.domains.levels import LevelCodec, build_dataset
+
+    ds = build_dataset(data, window, train_cfg.stride, train_cfg.test_levels, train_cfg.validation_levels,
+                       train_cfg.seed)
+    return train_run(LevelCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, ds.notes, quiet)
