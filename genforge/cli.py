@@ -190,6 +190,20 @@ def info(model: Path = typer.Argument(..., help="Run folder."),
         _print_summary(bundle)
 
 
+@app.command("export")
+def export_decoder(model: Path = typer.Argument(..., help="Run folder."),
+                   out: Path = typer.Option(..., "--out", help="Folder for the engine package.")):
+    """Write a decoder package for a game engine: decoder.onnx, a JSON sidecar and a README.
+
+    Example:
+
+      genforge export outputs/runs/smb --out outputs/smb-decoder
+    """
+    from genforge.export import export
+
+    _report(export(model, out), "decoder package")
+
+
 def main() -> None:
     try:
         app()

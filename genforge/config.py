@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 @dataclass(frozen=True)
 class ModelConfig:
-    latent_dim: int = 64
+    latent_dim: int = 64                   # a "grid" bottleneck rounds it to whole channels per cell
     filters: tuple[int, ...] = (64, 128)   # one stride-2 conv block per entry
     bottleneck: str = "dense"              # "dense": flatten -> z; "grid": z is a small feature map
     dropout: float = 0.0                   # on the encoder's features: regularises, helps held-out levels

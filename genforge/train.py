@@ -84,7 +84,7 @@ def encode_mean(model: VAE, grids: np.ndarray, labels: np.ndarray, batch: int = 
     for i in range(0, len(grids), batch):
         mean, _ = model.encode(grids[i:i + batch], labels[i:i + batch])
         out.append(keras.ops.convert_to_numpy(mean))
-    return np.concatenate(out) if out else np.zeros((0, model.config.latent_dim), np.float32)
+    return np.concatenate(out)
 
 
 def decode_logits(model: VAE, z: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -140,7 +140,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         {"mean": train_z.mean(0).tolist(), "std": (train_z.std(0) + 1e-6).tolist()}
 
     rng = np.random.default_rng(train_cfg.seed)
-    z = latent.sample_z(rng, n_novelty, model_cfg.latent_dim, prior)
+    z = latent.sample_z(rng, n_novelty, train_z.shape[1], prior)
     ids = rng.integers(0, max(n_labels, 1), n_novelty)
     samples = codec.from_logits(decode_logits(model, z, latent.one_hot(ids, n_labels)))
     metrics["samples"] = {"n": n_novelty, "share_identical_to_training": share_copied(samples, splits["train"][0])}
@@ -160,7 +160,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     write_bytes(out / "samples.png", codec.sheet(sheet))
     write_meta(out, {
         "domain": codec.domain, "likelihood": codec.likelihood, "shape": list(codec.grid_shape),
-        "latent_dim": model_cfg.latent_dim, "labels": list(codec.labels), "prior": prior,
+        "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels), "prior": prior,
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
         "command": command, "metrics": metrics, "notes": list(notes),
         "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx",

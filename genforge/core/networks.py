@@ -27,10 +27,16 @@ def grid_shape(shape: tuple[int, int, int], config: ModelConfig) -> tuple[int, i
     blocks = len(config.filters)
     hb, wb = _down_shape(h, blocks), _down_shape(w, blocks)
     if config.bottleneck == "grid":
-        if config.latent_dim % (hb * wb):
-            raise ValueError(f"latent_dim {config.latent_dim} must be a multiple of the {hb}x{wb} bottleneck grid")
-        return hb, wb, config.latent_dim // (hb * wb)
+        return hb, wb, max(1, round(config.latent_dim / (hb * wb)))
     return hb, wb, config.filters[-1]
+
+
+def latent_size(shape: tuple[int, int, int], config: ModelConfig) -> int:
+    """Size of z. A grid bottleneck rounds latent_dim to a whole number of channels per cell."""
+    if config.bottleneck == "grid":
+        hb, wb, k = grid_shape(shape, config)
+        return hb * wb * k
+    return config.latent_dim
 
 
 class TileLabels(layers.Layer):
@@ -67,7 +73,7 @@ def build_encoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
 def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfig) -> keras.Model:
     h, w, c = shape
     hb, wb, kb = grid_shape(shape, config)
-    z = keras.Input((config.latent_dim,), name="z")
+    z = keras.Input((latent_size(shape, config),), name="z")
     inputs = [z]
     if config.bottleneck == "grid":
         x = layers.Reshape((hb, wb, kb))(z)

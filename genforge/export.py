@@ -1,0 +1,117 @@
+"""`genforge export`: a self-contained decoder package for a game engine.
+
+    decoder.onnx             z (+ label one-hot) -> logits per cell
+    genforge-decoder.json    everything needed to feed it and read its output, no genforge required
+    README.md                how to run it with onnxruntime alone
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from genforge import __version__
+from genforge.atomic import atomic_path, write_json, write_text
+from genforge.bundle import open_bundle
+from genforge.errors import GenforgeError
+
+SIDECAR = "genforge-decoder.json"
+
+
+def sidecar(meta: dict, input_names: list[str], output_name: str) -> dict:
+    n_labels = len(meta["labels"])
+    inputs = [{"name": input_names[0], "shape": ["batch", meta["latent_dim"]], "dtype": "float32",
+               "meaning": "latent vector"}]
+    if n_labels:
+        inputs.append({"name": input_names[1], "shape": ["batch", n_labels], "dtype": "float32",
+                       "meaning": "one-hot of the condition label, in the order of `labels`"})
+    prior = meta.get("prior")
+    doc = {
+        "format": "genforge-decoder", "format_version": 1, "genforge_version": __version__,
+        "domain": meta["domain"], "inputs": inputs,
+        "output": {"name": output_name, "shape": ["batch", *meta["shape"]], "dtype": "float32",
+                   "meaning": "logits per cell: " + ("softmax over the last axis gives each tile's probability"
+                                                      if meta["likelihood"] == "categorical" else
+                                                      "sigmoid gives each cell's probability of being on")},
+        "latent_dim": meta["latent_dim"],
+        "latent_prior": {"kind": "standard normal"} if not prior else
+        {"kind": "diagonal normal", "mean": prior["mean"], "std": prior["std"]},
+        "labels": meta["labels"],
+    }
+    if meta["domain"] == "levels":
+        codec = meta["codec"]
+        doc["levels"] = {
+            "vocabulary": codec["vocabulary"],
+            "decode": "tile index = argmax over the last axis of the output; tile character = vocabulary[index]. "
+                      "For a label's game, keep the bottom `window[0]` rows and the left `window[1]` columns.",
+            "games": [{"name": g["name"], "window": g["window"], "layout": g["layout"], "empty": g["empty"],
+                       "legend": {c: g["legend"].get(c, []) for c in codec["vocabulary"] if c in g["legend"]}}
+                      for g in codec["games"]],
+        }
+    else:
+        doc[meta["domain"]] = meta["codec"]
+    return doc
+
+
+README = """# {name}: a genforge decoder
+
+Exported by genforge {version} from `{model}`. Domain: {domain}.
+
+- `decoder.onnx`: the generator. Inputs and output are described in `genforge-decoder.json`.
+- `genforge-decoder.json`: input names and shapes, latent size and prior, condition labels,
+  and how to turn the output into {what}.
+
+## Run it with onnxruntime alone (Python)
+
+```python
+import json, numpy as np, onnxruntime as ort
+meta = json.load(open("genforge-decoder.json"))
+session = ort.InferenceSession("decoder.onnx")
+z = np.random.default_rng(0).standard_normal((4, meta["latent_dim"])).astype(np.float32)
+feed = {{meta["inputs"][0]["name"]: z}}
+if meta["labels"]:                        # conditional model: one-hot of the label you want
+    label = np.zeros((4, len(meta["labels"])), np.float32); label[:, 0] = 1
+    feed[meta["inputs"][1]["name"]] = label
+logits = session.run(None, feed)[0]       # shape: batch x {shape}
+{decode}
+```
+
+If `latent_prior.kind` is `diagonal normal`, scale the draws: `z = z * std + mean`.
+
+## In an engine
+
+Any ONNX runtime loads `decoder.onnx` (opset from Keras' exporter): onnxruntime's C, C#, C++ and
+Java APIs, Unity Sentis, Godot through an onnxruntime GDExtension. Feed a float32 latent of the
+size above; read the float32 output in row-major order.
+"""
+
+LEVEL_DECODE = """tiles = logits.argmax(-1)                 # index into meta["levels"]["vocabulary"]
+game = meta["levels"]["games"][0]
+h, w = game["window"]
+rows = ["".join(meta["levels"]["vocabulary"][i] for i in row) for row in tiles[0, -h:, :w]]
+print("\\n".join(rows))                    # the level as VGLC text"""
+
+
+def export(model: str | Path, out: str | Path) -> list[Path]:
+    bundle = open_bundle(model)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / SIDECAR).is_file():
+        raise GenforgeError(f"{out}: exists and is not an earlier genforge export; choose an empty folder")
+    import onnx  # reading the graph's own input names; onnx ships with genforge
+
+    graph = onnx.load(str(bundle.file("decoder"))).graph
+    inputs = [i.name for i in graph.input]
+    output = graph.output[0].name
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "decoder.onnx") as tmp:
+        shutil.copyfile(bundle.file("decoder"), tmp)
+    meta = bundle.meta
+    decode = LEVEL_DECODE if meta["domain"] == "levels" else "probs = 1 / (1 + np.exp(-logits))"
+    what = "tiles" if meta["domain"] == "levels" else "notes"
+    return [
+        out / "decoder.onnx",
+        write_json(out / SIDECAR, sidecar(meta, inputs, output)),
+        write_text(out / "README.md", README.format(
+            name=Path(bundle.path).name, version=__version__, model=bundle.path, domain=meta["domain"],
+            what=what, shape=" x ".join(map(str, meta["shape"])), decode=decode)),
+    ]
