@@ -65,7 +65,7 @@ def install(domain: str, out: Path, result: dict) -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    for name in ("genforge.json", "decoder.onnx", "encoder.onnx", "samples.png"):
+    for name in ("genforge.json", "decoder.onnx", "encoder.onnx", "decoder.keras", "encoder.keras", "samples.png"):
         shutil.copy2(out / name, target / name)
     meta = json.loads((out / "genforge.json").read_text())
     games = "\n".join(f"- {g['name']}: trained on {len(g['train_levels'])} levels, validated on "

@@ -210,6 +210,10 @@ def main() -> None:
     except GenforgeError as e:
         typer.echo(f"genforge: error: {e}", err=True)
         raise SystemExit(2) from None
+    except OSError as e:  # a path the user gave that cannot be written or read
+        where = e.filename or ""
+        typer.echo(f"genforge: error: {where}: {e.strerror or e}", err=True)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:
         typer.echo("genforge: interrupted", err=True)
         raise SystemExit(130) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import re
 import zlib
@@ -91,7 +92,7 @@ class LevelSet:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # editors on Windows add a byte-order mark
     except UnicodeDecodeError:
         raise GenforgeError(f"{path}: not a UTF-8 text file") from None
     except OSError as e:
@@ -198,14 +199,20 @@ def fit_to_window(grid: np.ndarray, shape: tuple[int, int], empty: str, layout: 
     """Pad or trim the fixed axis of a level to the window's. Levels sit at the bottom-left:
     extra rows above are sky (trimmed only if empty), missing ones are padded with `empty`."""
     h, w = shape
-    if layout in (HORIZONTAL, ROOMS):
+    if layout == ROOMS:
+        # Rooms tile the level exactly: trimming or padding would shift every room after it.
+        if grid.shape[0] % h or grid.shape[1] % w:
+            raise GenforgeError(f"level of {grid.shape[0]} x {grid.shape[1]} tiles is not a grid of "
+                                f"{h} x {w} rooms")
+        return grid
+    if layout == HORIZONTAL:
         while grid.shape[0] > h and np.all(grid[0] == empty):
             grid = grid[1:]
         if grid.shape[0] < h:
             grid = np.concatenate([np.full((h - grid.shape[0], grid.shape[1]), empty), grid], axis=0)
         if grid.shape[1] < w:
             grid = np.concatenate([grid, np.full((grid.shape[0], w - grid.shape[1]), empty)], axis=1)
-    if layout in (VERTICAL, ROOMS):
+    else:
         while grid.shape[1] > w and np.all(grid[:, -1] == empty):
             grid = grid[:, :-1]
         if grid.shape[1] < w:
@@ -383,7 +390,7 @@ def tiled_map(indices: np.ndarray, vocabulary: str, legend: TileLegend, tileset_
 # ---------------------------------------------------------------- Tiled maps as input
 
 _AUTO_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789#@$%&*+=<>[]{}()?!~^"
-_GID_FLAGS = 0xE0000000  # Tiled stores flips and rotations in the top bits of each gid
+_GID_FLAGS = 0xF0000000  # Tiled stores flips and rotations in the top four bits of each gid
 
 
 def _tmj_layer_data(path: Path, layer: dict) -> list[int]:
@@ -430,22 +437,25 @@ def read_tmj(path: Path, game: str) -> tuple[Level, TileLegend]:
     empty = props.get("empty_char", "-") if isinstance(props.get("empty_char"), str) else "-"
     char_of: dict[int, str] = {}
     tiles: dict[str, list[str]] = {empty: ["empty", "passable"]}
-    taken = {empty}
+    described = []  # (gid, properties) of every tile the tilesets define
     for ts in doc.get("tilesets", []):
         if "source" in ts:
             raise GenforgeError(f"{path}: external tileset {ts['source']!r}; embed it (Map > Embed Tileset)")
         first = int(ts.get("firstgid", 1))
-        described = {int(t["id"]): t for t in ts.get("tiles", []) if "id" in t}
+        by_id = {int(t["id"]): t for t in ts.get("tiles", []) if "id" in t}
         for local in range(int(ts.get("tilecount", 0))):
-            tp = {p.get("name"): p.get("value") for p in described.get(local, {}).get("properties", [])}
-            ch = tp.get("char")
-            if not (isinstance(ch, str) and len(ch) == 1):
-                ch = next(c for c in _AUTO_CHARS if c not in taken)
+            props_of = by_id.get(local, {}).get("properties", [])
+            described.append((first + local, {p.get("name"): p.get("value") for p in props_of}))
+    # Explicit `char` properties first, so an automatic character never takes one of theirs.
+    taken = {empty} | {tp["char"] for _, tp in described if isinstance(tp.get("char"), str)}
+    for gid, tp in described:
+        ch = tp.get("char")
+        if not (isinstance(ch, str) and len(ch) == 1):
+            ch = next(c for c in _AUTO_CHARS if c not in taken)
             taken.add(ch)
-            tags = [t for t in str(tp.get("tags", "")).split(",") if t] or \
-                [k for k, v in tp.items() if v is True]
-            char_of[first + local] = ch
-            tiles.setdefault(ch, tags)
+        tags = [t for t in str(tp.get("tags", "")).split(",") if t] or [k for k, v in tp.items() if v is True]
+        char_of[gid] = ch
+        tiles.setdefault(ch, tags)
     grid = np.full(w * h, empty, dtype="<U1")
     for i, g in enumerate(gids):
         g &= ~_GID_FLAGS & 0xFFFFFFFF
@@ -546,6 +556,7 @@ class LevelCodec:
     def __init__(self, vocabulary: str, shape: tuple[int, int], games: list[dict], labels: list[str]):
         self.vocabulary, self.shape, self.games, self.labels = vocabulary, tuple(shape), games, labels
         self._tiles: dict[str, np.ndarray] = {}
+        self._tileset_png: dict[str, bytes] = {}
 
     @classmethod
     def from_dataset(cls, ds: LevelDataset) -> "LevelCodec":
@@ -634,6 +645,12 @@ class LevelCodec:
             self._tiles[name] = draw_tiles(self.vocabulary, self.legend(label_id))
         return self._tiles[name]
 
+    def tileset_png(self, label_id: int) -> bytes:
+        name = self.game(label_id)["name"]
+        if name not in self._tileset_png:
+            self._tileset_png[name] = png_bytes(tileset_image(self.tiles(label_id)))
+        return self._tileset_png[name]
+
     def preview(self, indices: np.ndarray, label_id: int) -> np.ndarray:
         return render(self.native(indices, label_id), self.tiles(label_id))
 
@@ -647,9 +664,11 @@ class LevelCodec:
         out_dir = Path(out_dir)
         grid = self.native(indices, label_id)
         game = self.game(label_id)
-        tileset = out_dir / f"tileset-{_slug(game['name'])}.png"
+        image = self.tileset_png(label_id)
+        # Named by content: another model sampling into the same folder never reuses a wrong image.
+        tileset = out_dir / f"tileset-{_slug(game['name'])}-{hashlib.sha1(image).hexdigest()[:8]}.png"
         if not tileset.exists():
-            write_bytes(tileset, png_bytes(tileset_image(self.tiles(label_id))))
+            write_bytes(tileset, image)
         props = {"game": game["name"], **properties}
         legend = self.legend(label_id)
         return [

@@ -1,0 +1,122 @@
+"""Generation speed: end-to-end `genforge sample levels -n 100` in fresh processes, and decoder
+throughput through onnxruntime against the Keras decoder in the same run.
+
+    python benchmarks/sample_speed.py [--model RUN] [--repeats 7]
+
+Medians of repeated runs; results in benchmarks/results/sample_speed.json and .md.
+The machines are shared and noisy: read ratios and medians, never single numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def end_to_end(args: list[str], repeats: int) -> dict:
+    """Wall time and peak RSS of a whole CLI run, each in a fresh interpreter."""
+    times, peaks = [], []
+    probe = ("import resource, runpy, sys, time; t = time.perf_counter(); sys.argv = ['genforge'] + sys.argv[1:];\n"
+             "try: runpy.run_module('genforge', run_name='__main__')\n"
+             "except SystemExit: pass\n"
+             "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", probe, *args, "--out", out], capture_output=True, text=True)
+            times.append(time.perf_counter() - started)
+            if done.returncode:
+                raise SystemExit(done.stderr)
+            peaks.append(int(done.stderr.split("PEAK")[-1]) / 1024)
+    return {"command": "genforge " + " ".join(args), "median_seconds": round(statistics.median(times), 3),
+            "min_seconds": round(min(times), 3), "runs": len(times), "peak_memory_mb": round(max(peaks), 1)}
+
+
+def throughput(fn, z: np.ndarray, labels: np.ndarray, repeats: int, budget: float = 1.0) -> float:
+    """Samples per second: median over `repeats` timings of as many calls as fit in `budget` s."""
+    fn(z, labels)  # warm-up: graph compilation, allocations
+    rates = []
+    for _ in range(repeats):
+        calls, started = 0, time.perf_counter()
+        while True:
+            fn(z, labels)
+            calls += 1
+            elapsed = time.perf_counter() - started
+            if elapsed > budget / repeats and calls >= 2:
+                break
+        rates.append(calls * len(z) / elapsed)
+    return statistics.median(rates)
+
+
+def decoder_throughput(model: Path, repeats: int) -> dict:
+    from genforge.bundle import open_bundle
+    from genforge.core import latent
+    from genforge.runtime import decoder
+
+    bundle = open_bundle(model)
+    net = decoder(bundle)
+    n_labels = len(bundle.labels)
+    out = {}
+    keras_decoder = None
+    keras_path = bundle.path / "decoder.keras"
+    if keras_path.is_file():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras
+
+        keras_decoder = keras.saving.load_model(keras_path, compile=False)
+    for batch in (1, 1024):
+        z = np.random.default_rng(0).standard_normal((batch, bundle.latent_dim)).astype(np.float32)
+        labels = latent.one_hot(np.zeros(batch, int), n_labels)
+        row = {"onnxruntime_per_second": round(throughput(net, z, labels, repeats))}
+        if keras_decoder is not None:
+            inputs = (lambda z, y: [z, y]) if n_labels else (lambda z, y: [z])
+            # predict_on_batch: one compiled call per batch, Keras' fastest inference path
+            row["keras_per_second"] = round(throughput(lambda z, y: keras_decoder.predict_on_batch(inputs(z, y)),
+                                                       z, labels, repeats))
+            row["ratio_onnx_to_keras"] = round(row["onnxruntime_per_second"] / row["keras_per_second"], 2)
+        out[f"batch_{batch}"] = row
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "genforge" / "models" / "levels")
+    parser.add_argument("--repeats", type=int, default=7)
+    a = parser.parse_args()
+    result = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "model": str(a.model),
+        "sample_levels_n100": end_to_end(["sample", "levels", "-n", "100", "--seed", "1", "--model", str(a.model)],
+                                         a.repeats),
+        "decoder": decoder_throughput(a.model, a.repeats),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "sample_speed.json").write_text(json.dumps(result, indent=2) + "\n")
+    s, d = result["sample_levels_n100"], result["decoder"]
+    lines = ["# Sampling speed", "", f"Machine: {result['machine']}. Model: `{a.model.relative_to(ROOT) if a.model.is_relative_to(ROOT) else a.model}`.", "",
+             "| measure | median | note |", "|---|---|---|",
+             f"| `{s['command'].split(' --model')[0]}`, fresh process, writing maps and previews | "
+             f"{s['median_seconds']} s | min {s['min_seconds']} s over {s['runs']} runs; peak RSS {s['peak_memory_mb']} MB |"]
+    for batch, row in d.items():
+        keras_txt = f"Keras {row['keras_per_second']:,}/s; ratio {row['ratio_onnx_to_keras']}x" \
+            if "keras_per_second" in row else "no decoder.keras to compare"
+        lines.append(f"| decoder throughput, {batch.replace('_', ' ')} | {row['onnxruntime_per_second']:,} windows/s "
+                     f"| {keras_txt} |")
+    (RESULTS / "sample_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
