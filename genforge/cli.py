@@ -68,9 +68,8 @@ def train_levels(
 
     if preset not in config.PRESETS:
         raise GenforgeError(f"unknown --preset {preset!r}; choose from {', '.join(config.PRESETS)}")
-    model_cfg = config.PRESETS[preset] if preset != "vae" else config.LEVELS_MODEL
     changes = {k: v for k, v in {"latent_dim": latent_dim, "beta": beta}.items() if v is not None}
-    model_cfg = config.replace(model_cfg, **changes)
+    model_cfg = config.replace(config.LEVELS_MODEL, **{**config.PRESETS[preset], **changes})
     train_cfg = config.replace(config.LEVELS_TRAIN, seed=seed, **({"epochs": epochs} if epochs else {}))
     if not 1 <= train_cfg.epochs <= 10_000:
         raise GenforgeError("--epochs must be between 1 and 10000")

@@ -36,10 +36,11 @@ class TrainConfig:
     validation_levels: float = 0.1         # share of whole levels held out for early stopping
 
 
+# The three variants of one model, as changes to a domain's default settings.
 PRESETS = {
-    "vae": ModelConfig(),
-    "beta-vae": ModelConfig(beta=4.0),
-    "contractive-ae": ModelConfig(variational=False, beta=0.0, contractive=1.0),
+    "vae": {},
+    "beta-vae": {"beta": 4.0},                                        # disentangling, blurrier
+    "contractive-ae": {"variational": False, "beta": 0.0, "contractive": 1.0},
 }
 
 
@@ -58,5 +59,7 @@ __all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "rep
 
 # What `genforge train levels` uses unless told otherwise (chosen by the experiments in
 # benchmarks/README.md on held-out Super Mario Bros levels).
-LEVELS_MODEL = ModelConfig(filters=(32, 64), latent_dim=64, beta=1.0)
+# A 4 x 7 grid of 4-channel codes (each cell summarises a 4 x 4 patch of tiles) generalises to
+# unseen levels far better than a dense 64-d code (0.983 vs 0.955 held-out accuracy on SMB).
+LEVELS_MODEL = ModelConfig(filters=(32, 64), latent_dim=112, bottleneck="grid", beta=0.25)
 LEVELS_TRAIN = TrainConfig()

@@ -43,7 +43,7 @@ DRUM_CHANNEL = 9                 # MIDI channel 10
 DEFAULT_TEMPO_US = 500_000       # 120 bpm, MIDI's default
 MAX_BPM = 1000.0
 MAX_TICKS_PER_BEAT = 32767       # above this the division field means SMPTE time, which we do not read
-MAX_CELLS = 4_000_000            # voices x steps: a 4-voice piece of 1M steps (~2 h at 120 bpm on 16ths)
+MAX_CELLS = 1_000_000            # voices x steps (x 128 pitches): 16 voices of ~2 h at 120 bpm on 16ths
 MODES = ("major", "minor")
 
 
@@ -98,7 +98,7 @@ def ts_text(time_signature) -> str:
     return f"{time_signature[0]}/{time_signature[1]}"
 
 
-@dataclass
+@dataclass(eq=False)
 class Piece:
     """A MIDI file on a beat grid. Render the roll planes with `.onset`, `.hold` or `.grid()`."""
 
@@ -128,12 +128,16 @@ class Piece:
     def _planes(self) -> tuple[np.ndarray, np.ndarray]:
         v, s = len(self.voices), self.n_steps
         onset = np.zeros((v, s, 128), bool)
+        hold = np.zeros((v, s, 128), bool)
         n = self.notes
         onset[n[:, 0], n[:, 2], n[:, 1]] = True
-        d = np.zeros((v, s + 1, 128), np.int32)
-        np.add.at(d, (n[:, 0], n[:, 2], n[:, 1]), 1)
-        np.add.at(d, (n[:, 0], n[:, 3], n[:, 1]), -1)
-        return onset, np.cumsum(d, axis=1)[:, :s] > 0
+        for i in range(v):               # one voice at a time keeps the counting buffer small
+            m = n[n[:, 0] == i]
+            d = np.zeros((s + 1, 128), np.int32)
+            np.add.at(d, (m[:, 2], m[:, 1]), 1)
+            np.add.at(d, (m[:, 3], m[:, 1]), -1)
+            hold[i] = np.cumsum(d[:s], axis=0) > 0
+        return onset, hold
 
     @property
     def onset(self) -> np.ndarray:
@@ -200,8 +204,9 @@ def grid_notes(grid: np.ndarray, low: int = 0) -> np.ndarray:
     stops = np.flatnonzero(~sound & prev)
     if not len(starts):
         return np.zeros((0, 4), np.int32)
-    bounds = np.union1d(starts, stops)
-    ends = bounds[np.searchsorted(bounds, starts, side="right")]
+    # Every run of sound ends in a stop inside its own row (the padding column is silent), so a
+    # note ends at the next stop or the next start, whichever comes first; both lists are sorted.
+    ends = np.minimum(stops[np.searchsorted(stops, starts, side="right")], np.append(starts[1:], sound.size))
     v, pitch, t0 = np.unravel_index(starts, sound.shape)
     return np.stack([v, pitch + low, t0, t0 + (ends - starts)], axis=1).astype(np.int32)
 
@@ -417,14 +422,17 @@ class MusicFolder:
 
 
 def _candidate_files(root: Path, recursive: bool) -> list[Path]:
-    it = root.rglob("*") if recursive else root.iterdir()
+    """Files under root, hidden ones and label sidecars left out."""
     out = []
-    for p in it:
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or p.name.lower() in LABEL_FILES:
-            continue
-        if p.is_file():
-            out.append(p)
+    try:
+        for p in (root.rglob("*") if recursive else root.iterdir()):
+            rel = p.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts) or p.name.lower() in LABEL_FILES:
+                continue
+            if p.is_file():
+                out.append(p)
+    except OSError as e:
+        raise GenforgeError(f"{root}: cannot list the folder: {e.strerror or e}") from None
     return sorted(out)
 
 
@@ -522,7 +530,8 @@ def pitch_class_weights(x, low: int = 0) -> np.ndarray:
         n = x.notes[np.isin(x.notes[:, 0], x.pitched_voices())]
         return np.bincount(n[:, 1] % 12, weights=(n[:, 3] - n[:, 2]).astype(float), minlength=12)
     g = np.asarray(x)
-    per_pitch = (g[..., 1::2] > 0.5).sum(axis=(0, 2)).astype(float)
+    g = g if g.dtype == bool else g > 0.5
+    per_pitch = np.count_nonzero(g[..., 1::2] | g[..., 0::2], axis=(0, 2)).astype(float)
     return np.bincount((np.arange(len(per_pitch)) + low) % 12, weights=per_pitch, minlength=12)
 
 
@@ -583,10 +592,10 @@ def cut_windows(piece: Piece, bars: int = 4, time_signature: tuple[int, int] = (
     voices a window must have (None: the piece's own); 1 merges all pitched voices into one;
     any other mismatch skips the piece (counted in pieces)."""
     report = Counter() if report is None else report
+    starts = window_starts(piece, bars, time_signature, voices, stride_bars, report)   # checks the arguments
     want = bar_steps(time_signature, piece.steps_per_beat)
     idx = piece.pitched_voices()
     n_v = len(idx) if voices is None else voices
-    starts = window_starts(piece, bars, time_signature, voices, stride_bars, report)
     empty = Windows(np.zeros((0, bars * want, high - low + 1, 2 * n_v), bool), [], report)
     if not starts:
         return empty
@@ -619,11 +628,13 @@ def window_starts(piece: Piece, bars: int = 4, time_signature: tuple[int, int] =
     silence checks), without rendering anything; skipped bars and pieces counted in `report`."""
     report = Counter() if report is None else report
     spb = piece.steps_per_beat
+    time_signature = _check_ts(time_signature, "window time signature")
     want = bar_steps(time_signature, spb)
     if not isinstance(want, int):
         raise GenforgeError(f"time signature {ts_text(time_signature)} has no whole number of steps per bar "
                             f"at {spb} steps per beat")
-    if bars < 1 or stride_bars < 1:
+    if not isinstance(bars, (int, np.integer)) or bars < 1 or not isinstance(stride_bars, (int, np.integer)) \
+            or stride_bars < 1:
         raise GenforgeError(f"bars and stride must be at least 1, got {bars} and {stride_bars}")
     idx = piece.pitched_voices()
     if len(idx) < len(piece.voices):
@@ -634,7 +645,7 @@ def window_starts(piece: Piece, bars: int = 4, time_signature: tuple[int, int] =
     starts = []
     for first, end, ts, per_bar in section_bars(piece):
         if not isinstance(per_bar, int):
-            report[f"bars in {ts_text(ts)}, not on a {spb}-steps-per-beat grid (bars)"] += 1
+            report[f"sections in {ts_text(ts)}, whose bars do not fit a {spb}-steps-per-beat grid (sections)"] += 1
             continue
         origin = first                 # a time-signature event starts a bar (and its section)
         n_bars = max(0, (end - origin) // per_bar)
@@ -852,6 +863,11 @@ def render_wav(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: int = 4, 
     g = np.asarray(roll)
     g = g if g.dtype == bool else g > 0.5
     bpm = _check_tempo(tempo, "render_wav")
+    steps_per_beat = _check_steps_per_beat(steps_per_beat, "render_wav")
+    if g.ndim != 3 or g.shape[2] % 2:
+        raise GenforgeError(f"render_wav: a roll must be (steps, pitches, 2*voices), got shape {g.shape}")
+    if not 0.0 <= release <= 10.0:
+        raise GenforgeError(f"render_wav: release must be 0 to 10 seconds, got {release}")
     if not 4000 <= sample_rate <= 192000:
         raise GenforgeError(f"render_wav: sample rate {sample_rate} out of range (4000 to 192000)")
     step_s = 60.0 / (bpm * steps_per_beat)
@@ -870,7 +886,8 @@ def render_wav(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: int = 4, 
             continue
         t = np.arange(n) / sample_rate
         env = np.exp(-1.5 * t)
-        env[:attack] *= np.linspace(0.0, 1.0, attack)[:n] if n >= attack else np.linspace(0, 1, attack)[:n]
+        k = min(attack, n)
+        env[:k] *= np.linspace(0.0, 1.0, attack)[:k]
         if n > n_on:
             env[n_on:] *= np.linspace(1.0, 0.0, n - n_on)
         if v < len(drum) and drum[v]:
@@ -878,9 +895,9 @@ def render_wav(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: int = 4, 
         else:
             f = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
             wave_ = np.zeros(n)
-            for k, amp in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
-                if f * k < sample_rate / 2:
-                    wave_ += amp * np.sin(2 * np.pi * f * k * t)
+            for h, amp in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
+                if f * h < sample_rate / 2:
+                    wave_ += amp * np.sin(2 * np.pi * f * h * t)
         out[a:a + n] += 0.25 * env * wave_
     peak = np.abs(out).max()
     if peak > 0:
@@ -910,8 +927,8 @@ def _ratio(a, b) -> float | None:
 def onset_scores(true, pred) -> dict:
     """Cell-wise onset precision, recall and F1 (same step, pitch and voice), over a batch."""
     t, p = _batch(true)[..., 0::2], _batch(pred)[..., 0::2]
-    tp = int((t & p).sum())
-    prec, rec = _ratio(tp, int(p.sum())), _ratio(tp, int(t.sum()))
+    tp = np.count_nonzero(t & p)
+    prec, rec = _ratio(tp, np.count_nonzero(p)), _ratio(tp, np.count_nonzero(t))
     f1 = 2 * prec * rec / (prec + rec) if prec and rec else (0.0 if prec is not None and rec is not None else None)
     return {"onset_precision": prec, "onset_recall": rec, "onset_f1": f1}
 
@@ -919,7 +936,7 @@ def onset_scores(true, pred) -> dict:
 def polyphony(grids) -> float | None:
     """Mean number of sounding notes per step, over the steps where anything sounds."""
     snd = _batch(grids)[..., 1::2] | _batch(grids)[..., 0::2]
-    per_step = snd.sum(axis=(2, 3))
+    per_step = np.count_nonzero(snd, axis=(2, 3))
     busy = per_step > 0
     return _ratio(per_step[busy].sum(), busy.sum())
 
@@ -970,14 +987,14 @@ def qualified_note_rate(grids, min_steps: int = 2) -> float | None:
     return float(((notes[:, 4] - notes[:, 3]) >= min_steps).mean())
 
 
-_SCALES = np.array([[(pc - t) % 12 in ((0, 2, 4, 5, 7, 9, 11) if m == "major" else (0, 2, 3, 5, 7, 8, 9, 10, 11))
-                     for pc in range(12)] for m in MODES for t in range(12)])      # (24 keys, 12 classes)
+_SCALES = np.array([[pc in scale_pitch_classes(t, m) for pc in range(12)]
+                    for m in MODES for t in range(12)])                          # (24 keys, 12 classes)
 
 
 def in_scale_share(grids, tonic: int, mode: str, low: int = 0) -> float | None:
     """Share of note onsets whose pitch class is in the key's scale (see scale_pitch_classes)."""
     g = _batch(grids)
-    per_pitch = g[..., 0::2].sum(axis=(0, 1, 3))
+    per_pitch = np.count_nonzero(g[..., 0::2], axis=(0, 1, 3))
     inside = _SCALES[MODES.index(mode) * 12 + tonic % 12][(low + np.arange(len(per_pitch))) % 12]
     return _ratio(per_pitch[inside].sum(), per_pitch.sum())
 
@@ -985,7 +1002,7 @@ def in_scale_share(grids, tonic: int, mode: str, low: int = 0) -> float | None:
 def window_keys(grids, low: int = 0) -> np.ndarray:
     """Krumhansl-Schmuckler key index per window (tonic + 12 * (mode == minor)); (N,) int."""
     g = _batch(grids)
-    per_pitch = (g[..., 1::2] | g[..., 0::2]).sum(axis=(1, 3)).astype(float)       # (N, P)
+    per_pitch = np.count_nonzero(g[..., 1::2] | g[..., 0::2], axis=(1, 3)).astype(float)   # (N, P)
     pcs = np.eye(12)[(low + np.arange(g.shape[2])) % 12]                           # (P, 12)
     w = per_pitch @ pcs
     wc = w - w.mean(1, keepdims=True)
@@ -997,9 +1014,57 @@ def window_keys(grids, low: int = 0) -> np.ndarray:
 def in_scale_share_by_key(grids, keys: np.ndarray, low: int = 0) -> float | None:
     """Share of onsets in the scale of each window's key (indices from window_keys)."""
     g = _batch(grids)
-    onsets = g[..., 0::2].sum(axis=(1, 3))                                          # (N, P)
+    onsets = np.count_nonzero(g[..., 0::2], axis=(1, 3))                            # (N, P)
     inside = _SCALES[np.asarray(keys)][:, (low + np.arange(g.shape[2])) % 12]       # (N, P)
     return _ratio((onsets * inside).sum(), onsets.sum())
+
+
+def _nz(a, axis) -> np.ndarray:
+    return np.count_nonzero(a, axis=axis)
+
+
+def window_sums(grids, steps_per_bar: int, low: int = 0, min_steps: int = 2, keys=None) -> dict:
+    """Per-window numerators and denominators of the statistics above, (N,) arrays each, so a
+    batch or any subset of it (a label) is summarised by summing: see `summarise`. In-scale
+    counts use `keys` (window_keys indices; None: each window's own estimated key)."""
+    g = _batch(grids)
+    n, s, p, _ = g.shape
+    on = g[..., 0::2]
+    snd = g[..., 1::2] | on
+    per_step = _nz(snd, (2, 3))                                                       # (N, S)
+    nb = max(1, s // steps_per_bar)
+    by_bar = snd.any(-1)[:, :nb * steps_per_bar].reshape(n, nb, -1, p).any(2)      # (N, B, P)
+    pcs = (by_bar.astype(np.uint8) @ np.eye(12, dtype=np.uint8)[(low + np.arange(p)) % 12]) > 0
+    classes = _nz(pcs, -1)                                                            # (N, B)
+    notes = batch_notes(g)
+    keys = window_keys(g, low) if keys is None else np.asarray(keys)
+    return {
+        "poly": (per_step.sum(1), _nz(per_step, 1)),
+        "pcb": (classes.sum(1), _nz(classes, 1)),
+        "empty": ((classes == 0).sum(1), np.full(n, nb)),
+        "qual": (np.bincount(notes[:, 0], (notes[:, 4] - notes[:, 3]) >= min_steps, minlength=n),
+                 np.bincount(notes[:, 0], minlength=n)),
+        "scale": _scale_counts(g, keys, low),
+    }
+
+
+def _scale_counts(g: np.ndarray, keys: np.ndarray, low: int) -> tuple[np.ndarray, np.ndarray]:
+    onsets = _nz(g[..., 0::2], (1, 3))
+    inside = _SCALES[np.asarray(keys)][:, (low + np.arange(g.shape[2])) % 12]
+    return (onsets * inside).sum(1), onsets.sum(1)
+
+
+_STAT_NAMES = {"poly": "polyphony", "pcb": "pitch_classes_per_bar", "empty": "empty_bar_rate",
+               "qual": "qualified_note_rate", "scale": "in_scale_share"}
+
+
+def summarise(sums: dict, mask=None) -> dict:
+    """window_sums -> {statistic: ratio or None}, over all windows or those in `mask`."""
+    out = {}
+    for k, (num, den) in sums.items():
+        num, den = (num, den) if mask is None else (num[mask], den[mask])
+        out[_STAT_NAMES.get(k, k)] = _ratio(float(num.sum()), float(den.sum()))
+    return out
 
 
 def music_stats(grids, steps_per_bar: int, low: int = 0, key: tuple[int, str] | None = None,
@@ -1007,13 +1072,8 @@ def music_stats(grids, steps_per_bar: int, low: int = 0, key: tuple[int, str] | 
     """The statistics above for a batch of windows; in-scale share for `key` (tonic, mode) or
     each window's own estimated key."""
     g = _batch(grids)
-    if key is None:
-        scale = in_scale_share_by_key(g, window_keys(g, low), low)
-    else:
-        scale = in_scale_share(g, key[0], key[1], low)
-    return {"polyphony": polyphony(g), "pitch_classes_per_bar": pitch_classes_per_bar(g, steps_per_bar, low),
-            "empty_bar_rate": empty_bar_rate(g, steps_per_bar), "qualified_note_rate": qualified_note_rate(g, min_steps),
-            "in_scale_share": scale}
+    keys = None if key is None else np.full(len(g), MODES.index(key[1]) * 12 + key[0] % 12)
+    return summarise(window_sums(g, steps_per_bar, low, min_steps, keys))
 
 
 # ---------------------------------------------------------------- training data
@@ -1089,8 +1149,13 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
     spb = _check_steps_per_beat(steps_per_beat)
     if not isinstance(bars, int) or not 1 <= bars <= 64:
         raise GenforgeError(f"bars must be a whole number from 1 to 64, got {bars!r}")
-    if not 0 <= transpose <= 11:
-        raise GenforgeError(f"transpose must be 0 to 11 semitones, got {transpose}")
+    if not isinstance(transpose, int) or not 0 <= transpose <= 11:
+        raise GenforgeError(f"transpose must be a whole number of semitones from 0 to 11, got {transpose!r}")
+    if not (0 <= test < 1 and 0 <= validation < 1 and test + validation < 1):
+        raise GenforgeError(f"test and validation shares must be in [0, 1) and sum to less than 1, "
+                            f"got {test} and {validation}")
+    if shifts_per_window is not None and (not isinstance(shifts_per_window, int) or shifts_per_window < 0):
+        raise GenforgeError(f"shifts per window must be a whole number >= 0, got {shifts_per_window!r}")
     notes: list[str] = []
     report: Counter = Counter()
     entries = []                                # (piece, label, source)
@@ -1143,13 +1208,11 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
 
     # Where the windows fall, then the pitch range: that of the pitched notes under the windows.
     length = bars * bar_steps(time_signature, spb)
-    planned = []
     lo_hi = [128, -1]
     for piece, label, source in entries:
         starts = window_starts(piece, bars, time_signature, voices, stride_bars, Counter())
         if not starts:
             continue
-        planned.append((piece, label))
         n = piece.notes[np.isin(piece.notes[:, 0], piece.pitched_voices())]
         s = np.asarray(starts)
         under = ((n[:, 2, None] < s[None] + length) & (n[:, 3, None] > s[None])).any(1)
@@ -1186,15 +1249,20 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
     train, val, held = _split_pieces(cut, test, validation, seed)
     if not val:
         notes.append(f"{len(cut)} piece(s) only, none held out; metrics are on training windows")
+    if not train:
+        raise GenforgeError(f"{len(cut)} usable piece(s): none left for training after holding out "
+                            f"test {test} and validation {validation}")
     splits, names = {}, {}
-    n_before = 0
+    plain_train = None
     for split, items in (("train", train), ("validation", val), ("test", held)):
         names[split] = [p.name for p, _, _ in items]
         if not items:
-            splits[split] = splits["train"]
+            splits[split] = plain_train               # the training windows, not transposed
             continue
         grids = np.concatenate([w.grids for _, _, w in items])
         ids = np.concatenate([np.full(len(w.grids), label_index.get(lab, 0), np.int32) for _, lab, w in items])
+        if split == "train":
+            plain_train = (grids, ids)
         if split == "train" and transpose:
             n_before = len(grids)
             grids, src, _ = transpose_windows(grids, transpose, shifts_per_window, seed)
@@ -1208,8 +1276,8 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
         [Voice("Voice 1", first.voices[first.pitched_voices()[0]].program, 0)]
     tempo = float(np.median([p.tempo for p, _, _ in cut]))
     n_windows = sum(len(w.grids) for _, _, w in cut)
-    notes.append(f"{n_windows} windows of {bars} bars {ts_text(time_signature)} ({bars * bar_steps(time_signature, spb)}"
-                 f" steps, stride {stride_bars} bar(s)) from {len(cut)} of {len(entries)} pieces; "
+    notes.append(f"{n_windows} windows of {bars} bars {ts_text(time_signature)} ({length} steps, "
+                 f"stride {stride_bars} bar(s)) from {len(cut)} of {len(entries)} pieces; "
                  f"pitches {low}-{high}; {voices} voice(s)")
     if labels == "mode":
         src = Counter(s for _, _, s in entries)
@@ -1289,25 +1357,38 @@ class MusicCodec:
 
     # ---- metrics
     def metrics(self, true: np.ndarray, pred: np.ndarray, label_ids: np.ndarray) -> dict:
-        """Cell accuracy (all cells; and on the cells that are on in `true`, 1.0 if none), onset
-        precision/recall/F1,
-        and music statistics of the true and reconstructed windows, overall and per label."""
-        def measure(t, p):
-            t, p = _batch(t), _batch(p)
-            on = int(t.sum())
-            out = {"accuracy": float((t == p).mean()),
-                   "accuracy_non_empty": float((t & p).sum() / on) if on else 1.0, "windows": int(len(t))}
-            out.update(onset_scores(t, p))
-            st, sp = music_stats(t, self.steps_per_bar, self.low), music_stats(p, self.steps_per_bar, self.low)
-            # The reconstruction's notes in the key of the window it reconstructs.
-            sp["in_scale_share_true_key"] = in_scale_share_by_key(p, window_keys(t, self.low), self.low)
-            out["true"], out["pred"] = st, sp
-            return out
-
+        """Reconstruction of `true` by `pred` (bool grids), overall and per label: cell accuracy
+        (all cells, and `accuracy_non_empty` on the cells that are on in `true`, 1.0 if none),
+        onset precision/recall/F1, and the music statistics of both (see window_sums); the
+        reconstruction's in-scale share is also given in the key estimated for the true window."""
+        t, p = _batch(true), _batch(pred)
         label_ids = np.asarray(label_ids)
-        out = measure(true, pred)
+        ax = (1, 2, 3)
+        cells = {"same": _nz(t == p, ax), "on": _nz(t, ax), "hit": _nz(t & p, ax),
+                 "o_t": _nz(t[..., 0::2], ax), "o_p": _nz(p[..., 0::2], ax),
+                 "o_tp": _nz(t[..., 0::2] & p[..., 0::2], ax)}
+        size = int(np.prod(t.shape[1:]))
+        st = window_sums(t, self.steps_per_bar, self.low)
+        true_keys = window_keys(t, self.low)
+        sp = window_sums(p, self.steps_per_bar, self.low)
+        # The reconstruction's notes in the key of the window it reconstructs.
+        sp["scale_true_key"] = _scale_counts(p, true_keys, self.low)
+
+        def measure(mask):
+            c = {k: int(v[mask].sum()) for k, v in cells.items()}
+            prec, rec = _ratio(c["o_tp"], c["o_p"]), _ratio(c["o_tp"], c["o_t"])
+            pred = summarise(sp, mask)
+            pred["in_scale_share_true_key"] = pred.pop("scale_true_key")
+            return {"accuracy": _ratio(c["same"], size * int(mask.sum())),
+                    "accuracy_non_empty": c["hit"] / c["on"] if c["on"] else 1.0, "windows": int(mask.sum()),
+                    "onset_precision": prec, "onset_recall": rec,
+                    "onset_f1": 2 * prec * rec / (prec + rec) if prec and rec else
+                    (0.0 if prec is not None and rec is not None else None),
+                    "true": summarise(st, mask), "pred": pred}
+
+        out = measure(np.ones(len(t), bool))
         if self.labels:
-            out["per_label"] = {name: measure(true[label_ids == i], pred[label_ids == i])
+            out["per_label"] = {name: measure(label_ids == i)
                                 for i, name in enumerate(self.labels) if np.any(label_ids == i)}
         return out
 
@@ -1344,10 +1425,12 @@ class MusicCodec:
         props = dict(properties)
         if self.labels and 0 <= label_id < len(self.labels):
             props.setdefault("label", self.labels[label_id])
+        # Everything that can fail is rendered before the first file is written.
+        png = png_bytes(self.preview(g, label_id))
+        wav = render_wav(g, self.tempo, self.steps_per_beat, self.low, voices=self.voices)
         return [
             write_midi(out_dir / f"{stem}.mid", g, self.voices, self.tempo, self.time_signature,
                        self.steps_per_beat, self.low, properties=props, title=stem),
-            write_bytes(out_dir / f"{stem}.png", png_bytes(self.preview(g, label_id))),
-            write_bytes(out_dir / f"{stem}.wav", render_wav(g, self.tempo, self.steps_per_beat, self.low,
-                                                            voices=self.voices)),
+            write_bytes(out_dir / f"{stem}.png", png),
+            write_bytes(out_dir / f"{stem}.wav", wav),
         ]
