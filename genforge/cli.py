@@ -13,7 +13,7 @@ import typer
 
 from genforge.errors import GenforgeError
 
-app = typer.Typer(help="Train convolutional VAEs on game levels and generate new ones.",
+app = typer.Typer(help="Train convolutional VAEs on game levels and music, and generate new ones.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 train_app = typer.Typer(help="Train a model; writes a run folder.", no_args_is_help=True)
 sample_app = typer.Typer(help="Sample new content from a model (the bundled default if no --model).",
@@ -21,7 +21,11 @@ sample_app = typer.Typer(help="Sample new content from a model (the bundled defa
 interpolate_app = typer.Typer(help="Walk the latent space between two seeds or two real files.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(sample_app, name="sample")
+datasets_app = typer.Typer(help="Build the corpora genforge ships (under datasets/).", no_args_is_help=True)
+build_app = typer.Typer(help="Build a corpus from its source.", no_args_is_help=True)
 app.add_typer(interpolate_app, name="interpolate")
+app.add_typer(datasets_app, name="datasets")
+datasets_app.add_typer(build_app, name="build")
 
 MODEL_HELP = "Run folder written by `genforge train`; the bundled default model if omitted."
 
@@ -135,6 +139,158 @@ def interpolate_levels(
     _report(paths, f"{steps} steps and a strip")
 
 
+# ---------------------------------------------------------------- music
+
+MUSIC_LABELS = ("mode", "folder", "sidecar", "none")
+
+
+def _attributes(items: Optional[list[str]]) -> dict[str, float]:
+    """["density=+1.5", "pitch_range=-1"] -> {"density": 1.5, "pitch_range": -1.0}."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, amount = item.partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = None
+        if not sep or not name.strip() or value is None:
+            raise GenforgeError(f"--attribute must look like NAME=AMOUNT (e.g. density=+1.5), got {item!r}")
+        if name.strip() in out:
+            raise GenforgeError(f"--attribute {name.strip()} given twice")
+        out[name.strip()] = value
+    return out
+
+
+@train_app.command("music")
+def train_music(
+    data: list[Path] = typer.Option(..., "--data", help="Folder of MIDI files (read recursively), or a notes "
+                                    "archive such as datasets/chorales. Repeat for several folders."),
+    out: Path = typer.Option(..., "--out", help="Run folder to write."),
+    bars: int = typer.Option(4, help="Bars per window (the model's length)."),
+    epochs: Optional[int] = typer.Option(None, help="Most epochs (early stopping may end sooner)."),
+    latent_dim: Optional[int] = typer.Option(None, "--latent", help="Latent size."),
+    beta: Optional[float] = typer.Option(None, help="Weight of the KL term."),
+    seed: int = typer.Option(0, help="Random seed: same seed, same data split and model."),
+    labels: str = typer.Option("mode", help="Condition: mode (major/minor, estimated from the notes; a "
+                               "labels.csv/.json beside the files overrides), folder (each --data folder is a "
+                               "label), sidecar (labels.csv/.json only; unlabelled files skipped) or none."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Train a piano-roll VAE on MIDI files; conditioned on key mode by default.
+
+    Examples:
+
+      genforge train music --data ../shared/datasets/midi/bach_chorales_music21 --out outputs/runs/bach
+
+      genforge train music --data datasets/chorales --out outputs/runs/chorales --epochs 20
+
+      genforge train music --data DIR1 --data DIR2 --labels folder --out outputs/runs/two-styles
+    """
+    from genforge import config
+
+    if labels not in MUSIC_LABELS:
+        raise GenforgeError(f"unknown --labels {labels!r}; choose from {', '.join(MUSIC_LABELS)}")
+    if not 1 <= bars <= 64:
+        raise GenforgeError("--bars must be between 1 and 64")
+    changes = {k: v for k, v in {"latent_dim": latent_dim, "beta": beta}.items() if v is not None}
+    model_cfg = config.replace(config.MUSIC_MODEL, **changes)
+    train_cfg = config.replace(config.MUSIC_TRAIN, seed=seed, **({"epochs": epochs} if epochs else {}))
+    if not 1 <= train_cfg.epochs <= 10_000:
+        raise GenforgeError("--epochs must be between 1 and 10000")
+    if not 2 <= model_cfg.latent_dim <= 4096:
+        raise GenforgeError("--latent must be between 2 and 4096")
+    if model_cfg.beta < 0:
+        raise GenforgeError("--beta must be at least 0")
+    from genforge.train import train_music as run
+
+    command = "genforge " + shlex.join(sys.argv[1:])
+    path = run([str(d) for d in data], out, model_cfg, train_cfg, command, bars=bars,
+               labels=None if labels == "none" else labels, quiet=quiet)
+    from genforge.bundle import open_bundle
+
+    _print_summary(open_bundle(path))
+
+
+@sample_app.command("music")
+def sample_music(
+    n: int = typer.Option(8, "-n", help="How many pieces."),
+    bars: Optional[int] = typer.Option(None, help="Bars per piece: must be the model's (default: the model's)."),
+    seed: int = typer.Option(0, help="Same seed, same music."),
+    out: Path = typer.Option(Path("outputs/music"), "--out", help="Folder to write .mid, .png and .wav files to."),
+    model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
+    condition: Optional[str] = typer.Option(None, help="Label to generate: major or minor for a mode-conditioned "
+                                            "model (default: drawn at random per piece)."),
+    attribute: Optional[list[str]] = typer.Option(None, "--attribute", help="NAME=AMOUNT: push every sample "
+                                                  "along an attribute vector (density, pitch_range, polyphony, "
+                                                  "register, note_length); repeatable."),
+    temperature: float = typer.Option(0.0, help="0: every note the decoder gives > 50%; > 0: draw notes at "
+                                      "this temperature."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+):
+    """Sample music as MIDI (.mid), piano-roll previews (.png) and audio previews (.wav).
+
+    Examples:
+
+      genforge sample music -n 4 --bars 4 --seed 3 --out outputs/music
+
+      genforge sample music --model outputs/runs/bach -n 8 --condition minor --out outputs/music
+
+      genforge sample music --model outputs/runs/bach -n 4 --attribute density=+1.5
+    """
+    from genforge.generate import sample
+
+    _report(sample(model, "music", n, seed, out, condition, temperature, quiet, attributes=_attributes(attribute),
+                   require={"bars": bars}), f"{n} pieces")
+
+
+@interpolate_app.command("music")
+def interpolate_music(
+    steps: int = typer.Option(8, help="Points on the path, ends included."),
+    out: Path = typer.Option(Path("outputs/interp"), "--out"),
+    model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
+    from_seed: Optional[int] = typer.Option(None, help="Start at the latent this seed samples."),
+    to_seed: Optional[int] = typer.Option(None, help="End at the latent this seed samples."),
+    from_file: Optional[Path] = typer.Option(None, "--from", help="Start at a real piece (.mid): its first "
+                                             "window in the model's metre."),
+    to_file: Optional[Path] = typer.Option(None, "--to", help="End at a real piece (.mid)."),
+    condition: Optional[str] = typer.Option(None, help="Label for the whole path (major or minor)."),
+    linear: bool = typer.Option(False, help="Straight line instead of spherical interpolation."),
+):
+    """Interpolate between two pieces in latent space; writes each step (.mid, .png, .wav) and a strip.png.
+
+    Examples:
+
+      genforge interpolate music --model outputs/runs/bach --from a.mid --to b.mid --steps 6 --out outputs/interp
+
+      genforge interpolate music --model outputs/runs/bach --from-seed 1 --to-seed 2 --steps 6 --out outputs/interp
+    """
+    from genforge.generate import interpolate
+
+    paths = interpolate(model, "music", steps, out, from_seed, to_seed,
+                        str(from_file) if from_file else None, str(to_file) if to_file else None,
+                        condition, not linear)
+    _report(paths, f"{steps} steps and a strip")
+
+
+@build_app.command("chorales")
+def build_chorales(
+    out: Path = typer.Option(Path("datasets/chorales"), "--out", help="Folder for chorales.npz and PROVENANCE.md."),
+):
+    r"""Convert the Bach chorales bundled with music21 into datasets/chorales/ (needs the chorales extra).
+
+    Writes chorales.npz (the notes of every chorale, S/A/T/B) and PROVENANCE.md. Train on it with
+    `genforge train music --data datasets/chorales`, which needs no music21.
+
+    Example:
+
+      pip install "genforge\[chorales]" && genforge datasets build chorales
+    """
+    from genforge.chorales import build
+
+    command = "genforge " + shlex.join(sys.argv[1:])
+    _report(build(out, command), "chorales corpus")
+
+
 def _print_summary(bundle) -> None:
     m = bundle.meta
     typer.echo(f"model      {bundle.path}")
@@ -150,13 +306,23 @@ def _print_summary(bundle) -> None:
             if g.get("test_levels"):
                 typer.echo(f"  held out {', '.join(g['test_levels'])}")
     typer.echo(f"labels     {', '.join(m['labels']) if m['labels'] else '(unconditional)'}")
+    if m["domain"] == "music":
+        voices = ", ".join(f"{v['name']} (program {v['program']})" for v in codec["voices"])
+        typer.echo(f"music      {codec['bars']} bars of {codec['time_signature'][0]}/{codec['time_signature'][1]}, "
+                   f"{codec['steps_per_beat']} steps per beat, pitches {codec['low']}-{codec['high']}, "
+                   f"{codec['tempo']:g} bpm")
+        typer.echo(f"voices     {voices}")
     for split in ("train", "test"):
         s = m["metrics"].get(split)
         if s:
-            typer.echo(f"{split:<10} accuracy {s['accuracy']:.4f}  non-empty {s['accuracy_non_empty']:.4f}  "
+            f1 = f"  onset F1 {s['onset_f1']:.4f}" if s.get("onset_f1") is not None else ""
+            typer.echo(f"{split:<10} accuracy {s['accuracy']:.4f}  non-empty {s['accuracy_non_empty']:.4f}{f1}  "
                        f"({s['windows']} windows)")
             for name, ps in s.get("per_label", {}).items():
-                typer.echo(f"  {name:<30} {ps['accuracy']:.4f}  non-empty {ps['accuracy_non_empty']:.4f}")
+                f1 = f"  onset F1 {ps['onset_f1']:.4f}" if ps.get("onset_f1") is not None else ""
+                typer.echo(f"  {name:<30} {ps['accuracy']:.4f}  non-empty {ps['accuracy_non_empty']:.4f}{f1}")
+    if m.get("attributes"):
+        typer.echo(f"attributes {', '.join(m['attributes'])}  (sample with --attribute NAME=AMOUNT)")
     samples = m["metrics"].get("samples")
     if samples:
         typer.echo(f"samples    {samples['share_identical_to_training']:.1%} of {samples['n']} identical to a "

@@ -22,6 +22,9 @@ class ModelConfig:
     free_bits: float = 0.0                 # nats per latent dimension not penalised (keeps latents alive)
     contractive: float = 0.0               # weight of the encoder-Jacobian penalty
     input_noise: float = 0.0               # share of input cells replaced at random while training
+    pos_weight: float = 1.0                # Bernoulli likelihood: weight of the cells that are on (rare
+                                           # on-cells, e.g. notes, would otherwise be cheap to miss)
+    kernel: tuple[int, int] = (3, 3)       # conv kernel (rows, columns) of every down/up block
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,8 @@ __all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "rep
 # unseen levels far better than a dense 64-d code (0.983 vs 0.955 held-out accuracy on SMB).
 LEVELS_MODEL = ModelConfig(filters=(32, 64), latent_dim=112, bottleneck="grid", beta=0.25)
 LEVELS_TRAIN = TrainConfig()
+
+# What `genforge train music` uses unless told otherwise (chosen by the experiments in
+# benchmarks/results/music_experiments.md on Bach chorales held out of training).
+MUSIC_MODEL = ModelConfig(filters=(16, 32), latent_dim=384, bottleneck="grid", beta=0.25)
+MUSIC_TRAIN = TrainConfig(epochs=8)

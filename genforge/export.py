@@ -35,7 +35,8 @@ def sidecar(meta: dict, input_names: list[str], output_name: str) -> dict:
                                                       "sigmoid gives each cell's probability of being on")},
         "latent_dim": meta["latent_dim"],
         "latent_prior": {"kind": "standard normal"} if not prior else
-        {"kind": "diagonal normal", "mean": prior["mean"], "std": prior["std"]},
+        {"kind": "gaussian", "mean": prior["mean"], "scale_tril": prior["scale_tril"],
+         "meaning": "draw u ~ N(0, I), then z = mean + scale_tril @ u (a Gaussian fitted to the training codes)"},
         "labels": meta["labels"],
     }
     if meta["domain"] == "levels":
@@ -67,7 +68,10 @@ Exported by genforge {version} from `{model}`. Domain: {domain}.
 import json, numpy as np, onnxruntime as ort
 meta = json.load(open("genforge-decoder.json"))
 session = ort.InferenceSession("decoder.onnx")
-z = np.random.default_rng(0).standard_normal((4, meta["latent_dim"])).astype(np.float32)
+u = np.random.default_rng(0).standard_normal((4, meta["latent_dim"]))
+prior = meta["latent_prior"]
+z = u if prior["kind"] == "standard normal" else prior["mean"] + u @ np.array(prior["scale_tril"]).T
+z = z.astype(np.float32)
 feed = {{meta["inputs"][0]["name"]: z}}
 if meta["labels"]:                        # conditional model: one-hot of the label you want
     label = np.zeros((4, len(meta["labels"])), np.float32); label[:, 0] = 1
@@ -76,7 +80,8 @@ logits = session.run(None, feed)[0]       # shape: batch x {shape}
 {decode}
 ```
 
-If `latent_prior.kind` is `diagonal normal`, scale the draws: `z = z * std + mean`.
+Sampling from `latent_prior` (a Gaussian fitted to the codes of the training data) rather than
+from N(0, I) keeps the correlations between latent cells that make levels coherent.
 
 ## In an engine
 

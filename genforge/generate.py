@@ -44,20 +44,56 @@ def _iterate(items, total: int, what: str, quiet: bool):
     return track(items, total=total, description=what, transient=True)
 
 
+def check_codec(bundle: Bundle, **wanted) -> None:
+    """Options that must match the model's codec settings (e.g. bars=4): None means 'the model's'."""
+    have = bundle.meta.get("codec", {})
+    for key, value in wanted.items():
+        if value is not None and have.get(key) != value:
+            raise GenforgeError(f"--{key.replace('_', '-')} {value}: this model ({_model_name(bundle)}) makes "
+                                f"{key.replace('_', ' ')} {have.get(key)} only; leave the option out, or train a "
+                                f"model with --{key.replace('_', '-')} {value}")
+
+
+MAX_ATTRIBUTE = 20.0
+
+
+def push_attributes(bundle: Bundle, z: np.ndarray, amounts: dict[str, float] | None) -> np.ndarray:
+    """z + amount * attribute vector for each asked attribute (vectors stored at training time)."""
+    if not amounts:
+        return z
+    known = bundle.meta.get("attributes") or {}
+    if not known:
+        raise GenforgeError(f"{_model_name(bundle)}: this model has no attribute vectors; it takes no --attribute")
+    for name, amount in amounts.items():
+        if name not in known:
+            raise GenforgeError(f"unknown --attribute {name!r}; this model knows: {', '.join(sorted(known))}")
+        if not np.isfinite(amount) or abs(amount) > MAX_ATTRIBUTE:
+            raise GenforgeError(f"--attribute {name}={amount}: the amount must be between -{MAX_ATTRIBUTE:g} "
+                                f"and {MAX_ATTRIBUTE:g}")
+    return latent.apply_attributes(z, known, amounts)
+
+
 def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | Path,
-           condition: str | None = None, temperature: float = 0.0, quiet: bool = False) -> list[Path]:
-    """Draw `n` latents with `seed`, decode them, export each asset; returns the written files."""
+           condition: str | None = None, temperature: float = 0.0, quiet: bool = False,
+           attributes: dict[str, float] | None = None, require: dict | None = None) -> list[Path]:
+    """Draw `n` latents with `seed`, decode them, export each asset; returns the written files.
+
+    `attributes`: name -> amount, pushes every latent along the model's attribute vectors.
+    `require`: codec settings the model must have (e.g. {"bars": 4}); checked before anything is written."""
     if temperature < 0 or temperature > 10:
         raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
     bundle = load(model, domain)
+    check_codec(bundle, **(require or {}))
     codec = codec_for(bundle.meta)
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
+    z = push_attributes(bundle, z, attributes)
     logits = runtime.decode(bundle, z, ids)
     assets = codec.from_logits(logits, np.random.default_rng([seed, 1]), temperature)
     out = Path(out)
     written = []
     for i in _iterate(range(n), n, f"writing {n} {domain}", quiet):
-        props = _properties(bundle, codec, ids[i], z[i], seed=seed, index=i)
+        extra = {"attributes": ", ".join(f"{k}={v:+g}" for k, v in attributes.items())} if attributes else {}
+        props = _properties(bundle, codec, ids[i], z[i], seed=seed, index=i, **extra)
         written += codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
     previews = [codec.preview(a, int(i)) for a, i in zip(assets[:32], ids[:32])]
     from genforge.atomic import write_bytes
@@ -80,15 +116,16 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
     codec = codec_for(bundle.meta)
     label = bundle.label_id(condition)
     label = (0 if bundle.labels else -1) if label is None else label
+    # Interpolate among the standard-normal draws the prior is made of, where slerp belongs.
+    prior = bundle.meta.get("prior")
     ends = []
     for seed, file in ((from_seed, from_file), (to_seed, to_file)):
         if file is not None:
             grid = codec.to_onehot(codec.read_window(file, label))[None]
-            ends.append(runtime.encode(bundle, grid, np.array([label]))[0])
+            ends.append(latent.to_u(runtime.encode(bundle, grid, np.array([label])), prior)[0])
         else:
-            ends.append(latent.seed_z(seed, bundle.latent_dim, bundle.meta.get("prior")))
-    # A deterministic autoencoder's codes are not Gaussian: interpolate on a straight line.
-    zs = latent.path(ends[0], ends[1], steps, spherical and bundle.meta.get("prior") is None)
+            ends.append(latent.seed_u(seed, bundle.latent_dim))
+    zs = latent.to_z(latent.path(ends[0], ends[1], steps, spherical), prior)
     ids = np.full(steps, label)
     assets = codec.from_logits(runtime.decode(bundle, zs, ids))
     out = Path(out)

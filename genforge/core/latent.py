@@ -4,18 +4,39 @@ from __future__ import annotations
 import numpy as np
 
 
-def sample_z(rng: np.random.Generator, n: int, dim: int, prior: dict | None = None) -> np.ndarray:
-    """Draws from the prior: N(0, I) for a VAE; for a deterministic autoencoder, whose codes
-    follow no prior, a diagonal Gaussian fitted to the training codes (stored in the bundle)."""
-    z = rng.standard_normal((n, dim)).astype(np.float32)
-    if prior and "mean" in prior:
-        z = z * np.asarray(prior["std"], np.float32) + np.asarray(prior["mean"], np.float32)
-    return z
+def fit_prior(codes: np.ndarray) -> dict:
+    """A full-covariance Gaussian fitted to the training codes ("ex-post density estimation",
+    Ghosh et al. 2020). Sampling from it instead of N(0, I) keeps the correlations between
+    latent cells that make ground continuous and pipes whole; it also gives a deterministic
+    autoencoder, whose codes follow no prior, something to sample from."""
+    mean = codes.mean(0)
+    cov = np.cov(codes, rowvar=False) + 1e-4 * np.eye(codes.shape[1])
+    return {"kind": "gaussian", "mean": np.round(mean, 6).tolist(),
+            "scale_tril": np.round(np.linalg.cholesky(cov), 6).tolist()}
 
 
-def seed_z(seed: int, dim: int, prior: dict | None = None) -> np.ndarray:
-    """The latent vector a seed names: the first draw of `sample` with that seed."""
-    return sample_z(np.random.default_rng(seed), 1, dim, prior)[0]
+def to_z(u: np.ndarray, prior: dict | None) -> np.ndarray:
+    """Standard-normal draws u -> latents z (identity for the N(0, I) prior)."""
+    if not prior:
+        return u.astype(np.float32)
+    return (np.asarray(prior["mean"]) + u @ np.asarray(prior["scale_tril"]).T).astype(np.float32)
+
+
+def to_u(z: np.ndarray, prior: dict | None) -> np.ndarray:
+    """Inverse of `to_z`: where a real asset's code sits among the standard-normal draws."""
+    if not prior:
+        return z.astype(np.float32)
+    centred = (z - np.asarray(prior["mean"])).T
+    return np.linalg.solve(np.asarray(prior["scale_tril"]), centred).T.astype(np.float32)
+
+
+def sample_u(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    return rng.standard_normal((n, dim)).astype(np.float32)
+
+
+def seed_u(seed: int, dim: int) -> np.ndarray:
+    """The draw a seed names: the first sample of `sample` with that seed."""
+    return sample_u(np.random.default_rng(seed), 1, dim)[0]
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
@@ -49,3 +70,40 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits))
+
+
+def attribute_vectors(z: np.ndarray, values: dict[str, np.ndarray], quantile: float = 0.25) -> dict:
+    """Latent directions of measurable attributes (MusicVAE's attribute vectors): for each
+    name, the mean latent of the windows in the top quartile of its per-window values minus the
+    mean of the bottom quartile. Adding `amount * vector` to a latent moves a sample towards more
+    (amount > 0) or less (amount < 0) of the attribute.
+
+    `z`: (N, D) latent means; `values`: name -> (N,) numbers (NaN: not measurable for a window,
+    left out). Returns name -> {"vector", "low", "high", "windows"}: the quartile bounds and
+    how many windows each end averaged. Attributes with fewer than 8 measurable windows, or no
+    spread, are left out."""
+    z = np.asarray(z, np.float64)
+    out = {}
+    for name, v in values.items():
+        v = np.asarray(v, np.float64)
+        if v.shape != (len(z),):
+            raise ValueError(f"attribute {name!r}: {v.shape[0] if v.ndim else 0} values for {len(z)} latents")
+        ok = np.isfinite(v)
+        if ok.sum() < 8:
+            continue
+        lo, hi = np.quantile(v[ok], [quantile, 1 - quantile])
+        bottom, top = ok & (v <= lo), ok & (v >= hi)
+        if lo == hi or not bottom.any() or not top.any():
+            continue
+        out[name] = {"vector": [round(float(x), 6) for x in z[top].mean(0) - z[bottom].mean(0)],
+                     "low": float(lo), "high": float(hi), "windows": [int(bottom.sum()), int(top.sum())]}
+    return out
+
+
+def apply_attributes(z: np.ndarray, vectors: dict, amounts: dict[str, float]) -> np.ndarray:
+    """z + sum(amount * vector) over the asked attributes; `vectors` as attribute_vectors returns.
+    Unknown names raise KeyError (the caller words the message)."""
+    z = np.array(z, np.float32, copy=True)
+    for name, amount in amounts.items():
+        z += np.float32(amount) * np.asarray(vectors[name]["vector"], np.float32)
+    return z

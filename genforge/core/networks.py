@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from genforge.config import ModelConfig
 
@@ -39,12 +39,10 @@ def latent_size(shape: tuple[int, int, int], config: ModelConfig) -> int:
     return config.latent_dim
 
 
-class TileLabels(layers.Layer):
-    """Broadcast a label one-hot (N, L) over a grid: (N, H, W, L)."""
-
-    def call(self, labels, like):
-        h, w = ops.shape(like)[1], ops.shape(like)[2]
-        return ops.tile(labels[:, None, None, :], [1, h, w, 1])
+def tile_labels(label, h: int, w: int):
+    """Broadcast a label one-hot (N, L) over an h x w grid: (N, h, w, L). Built-in layers only,
+    so saved .keras files reload without genforge's code and export to ONNX as they are."""
+    return layers.UpSampling2D((h, w))(layers.Reshape((1, 1, label.shape[-1]))(label))
 
 
 def build_encoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfig) -> keras.Model:
@@ -54,9 +52,9 @@ def build_encoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
     if n_labels:
         label = keras.Input((n_labels,), name="label")
         inputs.append(label)
-        x = layers.Concatenate()([x, TileLabels()(label, grid)])
+        x = layers.Concatenate()([x, tile_labels(label, shape[0], shape[1])])
     for i, f in enumerate(config.filters):
-        x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"down{i}")(x)
+        x = layers.Conv2D(f, tuple(config.kernel), strides=2, padding="same", activation="relu", name=f"down{i}")(x)
     if config.dropout:
         x = layers.SpatialDropout2D(config.dropout)(x)
     if config.bottleneck == "grid":
@@ -80,8 +78,8 @@ def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
         if n_labels:
             label = keras.Input((n_labels,), name="label")
             inputs.append(label)
-            x = layers.Concatenate()([x, TileLabels()(label, x)])
-        x = layers.Conv2D(config.filters[-1], 3, padding="same", activation="relu")(x)
+            x = layers.Concatenate()([x, tile_labels(label, hb, wb)])
+        x = layers.Conv2D(config.filters[-1], tuple(config.kernel), padding="same", activation="relu")(x)
     else:
         x = z
         if n_labels:
@@ -91,7 +89,8 @@ def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
         x = layers.Dense(hb * wb * config.filters[-1], activation="relu")(x)
         x = layers.Reshape((hb, wb, config.filters[-1]))(x)
     for i, f in enumerate(reversed(config.filters)):
-        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"up{i}")(x)
+        x = layers.Conv2DTranspose(f, tuple(config.kernel), strides=2, padding="same", activation="relu",
+                                   name=f"up{i}")(x)
     # Upsampling overshoots odd sizes (14 -> 7 -> 4 -> 8 -> 16): crop back to the grid.
     up_h, up_w = hb * 2 ** len(config.filters), wb * 2 ** len(config.filters)
     x = layers.Cropping2D(((0, up_h - h), (0, up_w - w)))(x)

@@ -77,7 +77,8 @@ class VAE(keras.Model):
             cell = keras.losses.categorical_crossentropy(grid, logits, from_logits=True)
             hit = ops.cast(ops.equal(ops.argmax(logits, -1), ops.argmax(grid, -1)), "float32")
         else:
-            cell = ops.sum(keras.losses.binary_crossentropy(grid[..., None], logits[..., None], from_logits=True), -1)
+            # -log p(grid): softplus(-l) where on, softplus(l) where off; on-cells weighted by pos_weight.
+            cell = ops.sum(cfg.pos_weight * grid * ops.softplus(-logits) + (1.0 - grid) * ops.softplus(logits), -1)
             hit = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), grid), "float32")
         reconstruction = ops.mean(ops.sum(cell, axis=(1, 2)))
         losses = {"reconstruction": reconstruction, "accuracy": ops.mean(hit)}

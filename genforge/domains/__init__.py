@@ -1,13 +1,15 @@
 """Domain codecs: each turns one kind of asset into grids for the shared VAE core and back.
 
 Codecs know nothing of Keras. A codec provides: domain, likelihood, labels, grid_shape, meta(),
-from_meta(), to_onehot(), from_logits(), metrics(), read_window(), preview(), sheet(), export().
+from_meta(), to_onehot(), from_logits(), metrics(), read_window(), preview(), sheet(), export();
+optionally attributes(grids) -> {name: per-window values}, from which training derives latent
+attribute vectors (see genforge.core.latent.attribute_vectors).
 """
 from __future__ import annotations
 
 import importlib
 
-CODECS = {"levels": "genforge.domains.levels:LevelCodec"}
+CODECS = {"levels": "genforge.domains.levels:LevelCodec", "music": "genforge.domains.music:MusicCodec"}
 
 
 def codec_for(meta: dict):

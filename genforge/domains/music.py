@@ -446,6 +446,12 @@ def read_folder(path: str | Path, recursive: bool = True, steps_per_beat: int = 
     files = [root] if root.is_file() else _candidate_files(root, recursive)
     pieces, skipped = [], []
     for f in files:
+        if f.suffix.lower() == ARCHIVE_SUFFIX:
+            try:
+                pieces += read_notes_archive(f, steps_per_beat)
+            except MidiError as e:
+                skipped.append((f, e.reason, str(e)))
+            continue
         if f.suffix.lower() not in MIDI_SUFFIXES and not _is_midi_header(f):
             skipped.append((f, "not a MIDI file", f"{f}: not a MIDI file"))
             continue
@@ -460,6 +466,119 @@ def read_folder(path: str | Path, recursive: bool = True, steps_per_beat: int = 
         first = skipped[0][2] if skipped else ""
         raise GenforgeError(f"{root}: no usable MIDI file among {len(files)} file(s) ({counts}); first: {first}")
     return MusicFolder(root if root.is_dir() else root.parent, pieces, skipped)
+
+
+# ---------------------------------------------------------------- notes archives
+
+ARCHIVE_SUFFIX = ".npz"
+ARCHIVE_FORMAT = "genforge-notes"
+ARCHIVE_VERSION = 1
+
+
+@dataclass
+class ArchivePiece:
+    """One piece for a notes archive, in ticks (`ticks_per_beat` per quarter note)."""
+
+    name: str                                   # e.g. "riem002_bwv347.mid": what reports and labels files use
+    notes: np.ndarray                           # (N, 4) int: voice, pitch, start tick, end tick (exclusive)
+    time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator), the first at tick 0
+    source: str = ""
+
+
+def write_notes_archive(path: str | Path, pieces: list[ArchivePiece], voices: list[Voice], ticks_per_beat: int,
+                        tempo: float, extra: dict[str, np.ndarray] | None = None) -> Path:
+    """Many pieces in one compressed .npz: far smaller than MIDI files, read without mido.
+    Every piece has the same voices (e.g. S, A, T, B) and tempo. Written atomically."""
+    from genforge.atomic import atomic_path
+
+    if not pieces:
+        raise GenforgeError(f"{path}: no pieces to write")
+    notes = [np.asarray(p.notes, np.int64).reshape(-1, 4) for p in pieces]
+    for p, n in zip(pieces, notes):
+        if len(n) and (n[:, 0].min() < 0 or n[:, 0].max() >= len(voices) or n[:, 1].min() < 0
+                       or n[:, 1].max() > 127 or (n[:, 3] <= n[:, 2]).any() or n[:, 2].min() < 0):
+            raise GenforgeError(f"{path}: piece {p.name} has a note outside its voices, pitches or times")
+    allnotes = np.concatenate(notes)
+    sigs = [np.asarray(p.time_signatures, np.int64).reshape(-1, 3) for p in pieces]
+    arrays = {
+        "format": np.array(ARCHIVE_FORMAT), "version": np.array(ARCHIVE_VERSION),
+        "ticks_per_beat": np.array(ticks_per_beat), "tempo": np.array(float(tempo)),
+        "names": np.array([p.name for p in pieces]), "sources": np.array([p.source for p in pieces]),
+        "voice_names": np.array([v.name for v in voices]),
+        "voice_programs": np.array([v.program for v in voices], np.uint8),
+        "voice_channels": np.array([v.channel for v in voices], np.uint8),
+        "note_counts": np.array([len(n) for n in notes], np.int32),
+        "voice": allnotes[:, 0].astype(np.uint8), "pitch": allnotes[:, 1].astype(np.uint8),
+        "start": allnotes[:, 2].astype(np.int32), "length": (allnotes[:, 3] - allnotes[:, 2]).astype(np.int32),
+        "ts_counts": np.array([len(t) for t in sigs], np.int32),
+        "ts": np.concatenate(sigs).astype(np.int32),
+        **(extra or {}),
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+    return path
+
+
+def read_notes_archive(path: str | Path, steps_per_beat: int = 4) -> list[Piece]:
+    """The pieces of a notes archive (see write_notes_archive) on a grid, as read_midi would give
+    them. Raises MidiError (reason "not a notes archive" or "corrupt archive")."""
+    import zipfile
+
+    spb = _check_steps_per_beat(steps_per_beat)
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise MidiError(path, "not a notes archive", f"not a readable .npz file ({type(e).__name__}: {e})") from None
+    if str(data.get("format", "")) != ARCHIVE_FORMAT:
+        raise MidiError(path, "not a notes archive", "a .npz file but not a genforge notes archive")
+    if int(data.get("version", -1)) != ARCHIVE_VERSION:
+        raise MidiError(path, "not a notes archive", f"notes archive version {data.get('version')}; this "
+                                                     f"genforge reads version {ARCHIVE_VERSION}")
+    try:
+        tpb = int(data["ticks_per_beat"])
+        us = int(round(60e6 / float(data["tempo"])))
+        voices = [Voice(str(n), int(p), int(c)) for n, p, c in
+                  zip(data["voice_names"], data["voice_programs"], data["voice_channels"])]
+        note_ends = np.cumsum(data["note_counts"])
+        ts_ends = np.cumsum(data["ts_counts"])
+        cols = [data[k].astype(np.int64) for k in ("voice", "pitch", "start", "length")]
+        if not (len(data["names"]) == len(note_ends) == len(ts_ends) and note_ends[-1] == len(cols[0])
+                and ts_ends[-1] == len(data["ts"]) and 0 < tpb <= MAX_TICKS_PER_BEAT):
+            raise ValueError("inconsistent counts")
+    except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
+        raise MidiError(path, "corrupt archive", f"corrupt notes archive ({type(e).__name__}: {e})") from None
+    voice, pitch, start, length = cols
+    if len(voice) and (voice.max() >= len(voices) or pitch.max() > 127 or start.min() < 0 or length.min() < 1):
+        raise MidiError(path, "corrupt archive", "corrupt notes archive (a note outside its voices, pitches or times)")
+
+    def step(t):
+        return (2 * t * spb + tpb) // (2 * tpb)
+
+    pieces = []
+    n0 = t0 = 0
+    for i, name in enumerate(data["names"]):
+        n1, t1 = int(note_ends[i]), int(ts_ends[i])
+        on, off = start[n0:n1], start[n0:n1] + length[n0:n1]
+        s, e = step(on), step(off)
+        snapped = int(np.count_nonzero(((on * spb) % tpb) | ((off * spb) % tpb)))
+        short = e <= s
+        e = np.where(short, s + 1, e)
+        arr = np.stack([voice[n0:n1], pitch[n0:n1], s, e], axis=1)
+        arr = arr[np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))].astype(np.int32)
+        sigs = [(int(t), int(a), int(b)) for t, a, b in data["ts"][t0:t1]]
+        n0, t0 = n1, t1
+        if not len(arr):
+            continue
+        segments, n_steps = _segments(sigs, [(0, us)], int(arr[:, 3].max()), spb, step)
+        pieces.append(Piece(arr, n_steps, spb, segments, list(voices), path.parent / str(name), tpb, snapped,
+                            int(short.sum()), 0))
+    if not pieces:
+        raise MidiError(path, "no notes", "no notes in this notes archive")
+    return pieces
 
 
 def read_labels(folder: str | Path) -> dict[str, str]:
@@ -1076,6 +1195,44 @@ def music_stats(grids, steps_per_bar: int, low: int = 0, key: tuple[int, str] | 
     return summarise(window_sums(g, steps_per_bar, low, min_steps, keys))
 
 
+ATTRIBUTES = {
+    "density": "note onsets per bar, all voices",
+    "pitch_range": "semitones from the lowest to the highest note",
+    "polyphony": "notes sounding at once, over the steps where anything sounds",
+    "register": "mean pitch of the notes (MIDI number)",
+    "note_length": "mean note length in steps",
+}
+
+
+def window_attributes(grids, steps_per_bar: int, low: int = 0, batch: int = 2048) -> dict[str, np.ndarray]:
+    """name (see ATTRIBUTES) -> (N,) float per window; NaN where a window has no notes."""
+    g = _batch(grids)
+    out = {k: np.full(len(g), np.nan) for k in ATTRIBUTES}
+    bars = max(1, g.shape[1] // steps_per_bar)
+    for i in range(0, len(g), batch):             # a batch at a time: the note list of 10k windows is large
+        part = g[i:i + batch]
+        n = len(part)
+        notes = batch_notes(part)                  # window, voice, pitch row, start, end
+        win = notes[:, 0]
+        count = np.bincount(win, minlength=n).astype(float)
+        has = count > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["density"][i:i + n] = np.where(has, count / bars, np.nan)
+            pitch = notes[:, 2].astype(float) + low
+            top = np.full(n, -np.inf)
+            bottom = np.full(n, np.inf)
+            np.maximum.at(top, win, pitch)
+            np.minimum.at(bottom, win, pitch)
+            out["pitch_range"][i:i + n] = np.where(has, top - bottom, np.nan)
+            out["register"][i:i + n] = np.bincount(win, pitch, minlength=n) / count
+            out["note_length"][i:i + n] = np.bincount(win, (notes[:, 4] - notes[:, 3]).astype(float), minlength=n) / count
+            snd = part[..., 0::2] | part[..., 1::2]
+            per_step = np.count_nonzero(snd, axis=(2, 3))
+            busy = np.count_nonzero(per_step, axis=1)
+            out["polyphony"][i:i + n] = np.where(busy > 0, per_step.sum(1) / np.maximum(busy, 1), np.nan)
+    return out
+
+
 # ---------------------------------------------------------------- training data
 
 @dataclass
@@ -1391,6 +1548,12 @@ class MusicCodec:
             out["per_label"] = {name: measure(label_ids == i)
                                 for i, name in enumerate(self.labels) if np.any(label_ids == i)}
         return out
+
+    # ---- attributes (latent attribute vectors are computed from these at training time)
+    def attributes(self, grids: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-window values of the attributes `--attribute NAME=AMOUNT` can push: see
+        window_attributes."""
+        return window_attributes(grids, self.steps_per_bar, self.low)
 
     # ---- assets
     def read_window(self, path: str | Path, label_id: int) -> np.ndarray:

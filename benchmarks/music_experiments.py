@@ -1,0 +1,123 @@
+"""Model-selection experiments for the music VAE: held-out note-onset F1 of reconstructions on
+4-bar Bach windows from pieces held out of training.
+
+    python benchmarks/music_experiments.py NAME [NAME ...]      # names from CONFIGS below
+    python benchmarks/music_experiments.py --list
+
+Each run: build the dataset (as `genforge train music` does), fit, then encode/decode the test
+split (whole held-out pieces) and up to 2000 training windows. Appends one row per run to
+benchmarks/results/music_experiments.md and the full numbers to music_experiments.jsonl.
+The machine is shared: seconds are noisy; compare F1, and times only roughly.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "datasets" / "midi" / "bach_chorales_music21"
+RESULTS = ROOT / "benchmarks" / "results"
+
+# name -> (model changes, train changes, dataset changes), applied to ModelConfig()/TrainConfig() defaults.
+CONFIGS: dict[str, tuple[dict, dict, dict]] = {
+    "dense64": ({"filters": (32, 64), "latent_dim": 64}, {"epochs": 8}, {}),
+    "dense256-16-32": ({"filters": (16, 32), "latent_dim": 256, "beta": 0.25}, {"epochs": 6}, {}),
+    "g2-32-64-k2": ({"filters": (32, 64), "latent_dim": 384, "bottleneck": "grid", "beta": 0.25}, {"epochs": 6}, {}),
+    "g2-16-32-k2": ({"filters": (16, 32), "latent_dim": 384, "bottleneck": "grid", "beta": 0.25}, {"epochs": 6}, {}),
+    "g2-16-32-k2-pw4": ({"filters": (16, 32), "latent_dim": 384, "bottleneck": "grid", "beta": 0.25,
+                         "pos_weight": 4.0}, {"epochs": 6}, {}),
+    "g3-16-32-64-k8": ({"filters": (16, 32, 64), "latent_dim": 384, "bottleneck": "grid", "beta": 0.25},
+                       {"epochs": 6}, {}),
+    "g2-16-32-k2-b05": ({"filters": (16, 32), "latent_dim": 384, "bottleneck": "grid", "beta": 0.05},
+                        {"epochs": 6}, {}),
+    "g2-16-32-k2-b05-pw4": ({"filters": (16, 32), "latent_dim": 384, "bottleneck": "grid", "beta": 0.05,
+                             "pos_weight": 4.0}, {"epochs": 6}, {}),
+    "g2-16-32-k4-b05-pw4": ({"filters": (16, 32), "latent_dim": 768, "bottleneck": "grid", "beta": 0.05,
+                             "pos_weight": 4.0}, {"epochs": 6}, {}),
+    "g2-32-32-k4-b05-pw4": ({"filters": (32, 32), "latent_dim": 768, "bottleneck": "grid", "beta": 0.05,
+                             "pos_weight": 4.0}, {"epochs": 6}, {}),
+}
+
+
+def run(name: str, quick: bool = False) -> dict:
+    import numpy as np
+
+    from genforge import config
+    from genforge.domains.music import MusicCodec, build_dataset
+    from genforge.train import encode_mean, fit, make_inputs, reconstruct
+
+    model_changes, train_changes, data_changes = CONFIGS[name]
+    model_cfg = config.replace(getattr(config, "MUSIC_MODEL", config.ModelConfig()), **model_changes)
+    train_cfg = config.replace(getattr(config, "MUSIC_TRAIN", config.TrainConfig()), **train_changes)
+    ds_args = {"bars": 4, "transpose": 5, "shifts_per_window": 3, "labels": "mode", **data_changes}
+    started = time.perf_counter()
+    ds = build_dataset([DATA], test=train_cfg.test_levels, validation=train_cfg.validation_levels,
+                       seed=train_cfg.seed, **ds_args)
+    codec = MusicCodec.from_dataset(ds)
+    n_labels = len(codec.labels)
+    arrays = {k: make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in ds.splits.items()}
+    model, history = fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood,
+                         model_cfg, train_cfg, quiet=True)
+    result = {"name": name, "model": config.to_dict(model_cfg), "train": config.to_dict(train_cfg),
+              "data": ds_args, "fit_seconds": round(history["seconds"], 1), "epochs_run": history["epochs_run"],
+              "val_loss": history["val_loss"][-1], "windows": {k: len(v[0]) for k, v in ds.splits.items()}}
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        grid, labels = arrays[split]
+        idx = np.sort(rng.choice(len(grid), min(len(grid), 2000), replace=False))
+        z = encode_mean(model, grid[idx], labels[idx])
+        pred = reconstruct(model, codec, z, labels[idx])
+        m = codec.metrics(ds.splits[split][0][idx], pred, ds.splits[split][1][idx])
+        result[split] = {k: m[k] for k in ("onset_f1", "onset_precision", "onset_recall", "accuracy_non_empty")}
+    result["total_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def record(r: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "music_experiments.jsonl", "a") as f:
+        f.write(json.dumps(r) + "\n")
+    md = RESULTS / "music_experiments.md"
+    if not md.exists():
+        md.write_text("# Music VAE experiments: onset F1 of reconstructions, Bach chorales, 4-bar 4/4 windows\n\n"
+                      "Written by `benchmarks/music_experiments.py`; test = windows of whole pieces held out of "
+                      "training (seed 0 split). Train F1 on up to 2000 (transposed) training windows.\n\n"
+                      "| run | config (changes to the defaults) | epochs | fit s | train F1 | test F1 | test P / R |\n"
+                      "|---|---|---|---|---|---|---|\n")
+    t, h = r["train"], r["test"]
+
+    def f(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    with open(md, "a") as f:
+        f.write(f"| {r['name']} | {json.dumps(CONFIGS[r['name']][0]).replace('|', '/')} "
+                f"{json.dumps(CONFIGS[r['name']][1])} {json.dumps(CONFIGS[r['name']][2])} | {r['epochs_run']} | "
+                f"{r['fit_seconds']} | {f(t['onset_f1'])} | {f(h['onset_f1'])} | "
+                f"{f(h['onset_precision'])} / {f(h['onset_recall'])} |\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("names", nargs="*")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--epochs", type=int, help="override the configs' epochs")
+    a = ap.parse_args()
+    if a.list or not a.names:
+        print("\n".join(CONFIGS))
+        return
+    warnings.simplefilter("ignore")
+    for name in a.names:
+        if a.epochs:
+            CONFIGS[name][1]["epochs"] = a.epochs
+        r = run(name)
+        record(r)
+        print(json.dumps({k: r[k] for k in ("name", "fit_seconds", "epochs_run", "train", "test")}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

