@@ -15,7 +15,7 @@ from genforge.core import latent  # noqa: E402
 from genforge.core.vae import BERNOULLI, CATEGORICAL, VAE  # noqa: E402
 from genforge.domains.levels import LevelCodec, build_dataset, one_hot  # noqa: E402
 
-ACCURACY_BAR, NON_EMPTY_BAR = 0.96, 0.75  # measured after 12 epochs: see the test
+ACCURACY_BAR, NON_EMPTY_BAR = 0.97, 0.82  # measured 0.981 / 0.884 after the slow test's 20 epochs
 SMALL = ModelConfig(filters=(16, 32), latent_dim=16, kl_warmup_epochs=0)
 
 
@@ -122,7 +122,8 @@ def test_default_level_model_generalises_to_held_out_levels(smb):
     """The default configuration, trained briefly on SMB alone, on three held-out SMB levels."""
     ds, arrays = smb
     model, hist = T.fit(arrays["train"], arrays["validation"], arrays["train"][0].shape[1:], 0, CATEGORICAL,
-                        LEVELS_MODEL, TrainConfig(epochs=12, patience=100), quiet=True)
+                        LEVELS_MODEL, TrainConfig(epochs=20, batch_size=32, learning_rate=2e-3, patience=100),
+                        quiet=True)
     x, y = arrays["test"]
     pred = T.decode_logits(model, T.encode_mean(model, x, y), y).argmax(-1)
     scores = LevelCodec.from_dataset(ds).metrics(ds.splits["test"][0], pred, ds.splits["test"][1])
