@@ -34,5 +34,7 @@ def write_text(path: str | Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path: str | Path, obj) -> Path:
-    return write_text(path, json.dumps(obj, indent=2) + "\n")
+def write_json(path: str | Path, obj, compact: bool = False) -> Path:
+    """Indented for files people read; compact (C-speed encoder) for bulk outputs such as maps."""
+    text = json.dumps(obj, separators=(",", ":")) if compact else json.dumps(obj, indent=2)
+    return write_text(path, text + "\n")

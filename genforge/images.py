@@ -6,11 +6,15 @@ import io
 import numpy as np
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
+def png_bytes(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
+    """An RGB image (H, W, 3), or palette indices (H, W) with their palette (K, 3), as PNG."""
     from PIL import Image
 
+    image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), "P" if palette is not None else None)
+    if palette is not None:
+        image.putpalette(np.asarray(palette, np.uint8).reshape(-1).tolist())
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, format="PNG", compress_level=1)
+    image.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

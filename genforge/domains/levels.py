@@ -311,6 +311,7 @@ def draw_tiles(vocabulary: str, legend: TileLegend) -> np.ndarray:
         rgb = tile_colour(ch, tags)
         img = Image.new("RGB", (TILE_PX, TILE_PX), rgb)
         draw = ImageDraw.Draw(img)
+        draw.fontmode = "1"  # crisp glyphs: few colours per tile, so previews save as small palette PNGs
         if ch != legend.empty:
             draw.rectangle([0, 0, TILE_PX - 1, TILE_PX - 1], outline=tuple(max(0, c - 60) for c in rgb))
             ink = (0, 0, 0) if sum(rgb) > 380 else (255, 255, 255)
@@ -321,10 +322,19 @@ def draw_tiles(vocabulary: str, legend: TileLegend) -> np.ndarray:
 
 
 def render(indices: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-    """A level of tile indices (H, W) as an RGB image (H*px, W*px, 3)."""
+    """A level of tile indices (H, W) as an image (H*px, W*px, ...) of the tiles' pixels
+    (RGB tiles give an RGB image; palette-index tiles give an index image)."""
     h, w = indices.shape
     px = tiles.shape[1]
-    return tiles[indices].transpose(0, 2, 1, 3, 4).reshape(h * px, w * px, 3)
+    return np.swapaxes(tiles[indices], 1, 2).reshape(h * px, w * px, *tiles.shape[3:])
+
+
+def palettise(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RGB tiles -> (palette-index tiles, palette): a third of the bytes to compress per preview."""
+    colours, inverse = np.unique(tiles.reshape(-1, 3), axis=0, return_inverse=True)
+    if len(colours) > 256:
+        raise ValueError("more than 256 colours in the tiles")
+    return inverse.reshape(tiles.shape[:-1]).astype(np.uint8), colours.astype(np.uint8)
 
 
 def tileset_columns(n: int) -> int:
@@ -557,6 +567,7 @@ class LevelCodec:
         self.vocabulary, self.shape, self.games, self.labels = vocabulary, tuple(shape), games, labels
         self._tiles: dict[str, np.ndarray] = {}
         self._tileset_png: dict[str, bytes] = {}
+        self._palette: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def from_dataset(cls, ds: LevelDataset) -> "LevelCodec":
@@ -645,6 +656,13 @@ class LevelCodec:
             self._tiles[name] = draw_tiles(self.vocabulary, self.legend(label_id))
         return self._tiles[name]
 
+    def _render_indexed(self, grid: np.ndarray, label_id: int) -> tuple[np.ndarray, np.ndarray]:
+        name = self.game(label_id)["name"]
+        if name not in self._palette:
+            self._palette[name] = palettise(self.tiles(label_id))
+        index_tiles, palette = self._palette[name]
+        return render(grid, index_tiles), palette
+
     def tileset_png(self, label_id: int) -> bytes:
         name = self.game(label_id)["name"]
         if name not in self._tileset_png:
@@ -672,7 +690,8 @@ class LevelCodec:
         props = {"game": game["name"], **properties}
         legend = self.legend(label_id)
         return [
-            write_json(out_dir / f"{stem}.tmj", tiled_map(grid, self.vocabulary, legend, tileset.name, props)),
+            write_json(out_dir / f"{stem}.tmj", tiled_map(grid, self.vocabulary, legend, tileset.name, props),
+                       compact=True),
             write_text(out_dir / f"{stem}.txt", level_text(to_chars(grid, self.vocabulary))),
-            write_bytes(out_dir / f"{stem}.png", png_bytes(render(grid, self.tiles(label_id)))),
+            write_bytes(out_dir / f"{stem}.png", png_bytes(*self._render_indexed(grid, label_id))),
         ]
