@@ -55,14 +55,14 @@ def make_inputs(onehot: np.ndarray, label_ids: np.ndarray, n_labels: int):
 
 
 def fit(train, validation, shape, n_labels: int, likelihood: str, model_cfg: ModelConfig, train_cfg: TrainConfig,
-        checkpoint_dir: Path | None = None, quiet: bool = False) -> tuple[VAE, dict]:
+        checkpoint_dir: Path | None = None, quiet: bool = False, callbacks: list = ()) -> tuple[VAE, dict]:
     """`train`/`validation`: (grids (N,H,W,C) float32, label one-hots (N,L)). Returns model, history."""
     keras.utils.set_random_seed(train_cfg.seed)
     steps = int(np.ceil(len(train[0]) / train_cfg.batch_size))
     model = VAE(shape, n_labels, likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed)
     model((train[0][:1], train[1][:1]))  # builds the weights, so checkpoints can be saved
     model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
-    callbacks: list = [
+    callbacks = list(callbacks) + [
         keras.callbacks.EarlyStopping("val_loss", patience=train_cfg.patience, restore_best_weights=True,
                                       start_from_epoch=model_cfg.kl_warmup_epochs),
         ProgressBar(train_cfg.epochs, quiet),

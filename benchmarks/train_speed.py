@@ -1,0 +1,83 @@
+"""Training throughput (windows per second) and time to the foundation's accuracy bars
+(held-out Super Mario Bros: per-tile accuracy >= 0.98, non-empty >= 0.90), with the default
+level configuration on the default corpus (SMB + SMB2 (Japan)).
+
+    python benchmarks/train_speed.py [--epochs 40]
+
+Held-out accuracy is measured after every epoch on the SMB test levels (whole levels the model
+never sees). Results: benchmarks/results/train_speed.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+VGLC = ROOT.parent / "shared" / "datasets" / "vglc"
+RESULTS = ROOT / "benchmarks" / "results"
+BARS = (0.98, 0.90)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=40)
+    a = parser.parse_args()
+
+    import keras
+
+    from genforge import train as T
+    from genforge.config import LEVELS_MODEL, LEVELS_TRAIN, replace
+    from genforge.domains.levels import LevelCodec, build_dataset
+
+    cfg = replace(LEVELS_TRAIN, epochs=a.epochs, patience=a.epochs)  # no early stop: the whole curve
+    ds = build_dataset([VGLC / "Super Mario Bros", VGLC / "Super Mario Bros 2 (Japan)"], seed=cfg.seed)
+    codec = LevelCodec.from_dataset(ds)
+    n_labels = len(codec.labels)
+    arrays = {k: T.make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in ds.splits.items()}
+    smb = ds.splits["test"][1] == codec.labels.index("Super Mario Bros")
+    test_x, test_y = arrays["test"][0][smb], arrays["test"][1][smb]
+    truth, truth_ids = ds.splits["test"][0][smb], ds.splits["test"][1][smb]
+
+    curve = []
+
+    class HeldOut(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started, self.fit_seconds = time.perf_counter(), 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.fit_seconds += time.perf_counter() - self.epoch_started  # training time only
+            pred = codec.from_logits(T.decode_logits(self.model, T.encode_mean(self.model, test_x, test_y), test_y))
+            s = codec.metrics(truth, pred, truth_ids)
+            curve.append({"epoch": epoch + 1, "fit_seconds": round(self.fit_seconds, 1),
+                          "accuracy": round(s["accuracy"], 4), "accuracy_non_empty": round(s["accuracy_non_empty"], 4)})
+            print(curve[-1], flush=True)
+
+    T.fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood, LEVELS_MODEL, cfg,
+          quiet=True, callbacks=[HeldOut()])
+    n_train = len(arrays["train"][0])
+    per_epoch = np.diff([0.0] + [c["fit_seconds"] for c in curve])
+    reached = next((c for c in curve if c["accuracy"] >= BARS[0] and c["accuracy_non_empty"] >= BARS[1]), None)
+    result = {"train_windows": n_train, "windows_per_second_median": round(float(np.median(n_train / per_epoch))),
+              "bars": BARS, "first_epoch_at_bars": reached, "curve": curve}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "train_speed.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = ["# Training speed, default level configuration", "",
+             f"{n_train} training windows; median {result['windows_per_second_median']} windows/s "
+             "(training only, held-out probe excluded).", "",
+             f"First epoch at held-out SMB accuracy >= {BARS[0]} and non-empty >= {BARS[1]}: " +
+             (f"epoch {reached['epoch']}, after {reached['fit_seconds']} s of training." if reached else "not reached."),
+             "", "| epoch | training s | held-out SMB accuracy | non-empty |", "|---|---|---|---|"]
+    lines += [f"| {c['epoch']} | {c['fit_seconds']} | {c['accuracy']} | {c['accuracy_non_empty']} |" for c in curve]
+    (RESULTS / "train_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:5]))
+
+
+if __name__ == "__main__":
+    main()
