@@ -56,6 +56,37 @@ ZELDA_TILES = {
 }
 
 
+# Playability physics (genforge.domains.playability reads them; tile meanings come from the
+# legend's tags). `checker`: platformer (start at the left, finish at the right edge), climber
+# (start at the bottom, finish at the top) or rooms (every door reachable from every other).
+# jump_height: rows a jump rises (one column across at most per row, going up and coming down);
+# glide: columns across at the top of a jump without losing height; a flat jump covers
+# 2 * jump_height + glide columns. Mario's running jump rises 5 tiles (5 px/frame up against about
+# 0.16 px/frame² of gravity) and flies about 10 columns (2.5 px/frame for about 64 frames).
+# start_span: the player starts on footings within this many columns (rows, climbing) of the
+# first one; open_top: the space above the top row is open air (Mario walks on the ceiling in
+# 1-2); wrap: leaving one side enters the other (Kid Icarus' vertical stages); exit_rows:
+# climbers also finish beside a door in the top rows (each Kid Icarus stage ends at a door under
+# a ceiling); enemies: "passable" (stomped or dodged) or "blocking"; structures: multi-tile
+# objects the structure check verifies, named by tags: `mouth` tiles (left to right) cap a column
+# of `body` tiles that must rest on something solid (`flip`: the mouth may point down, hanging
+# from a ceiling; `stack`: several may stand on each other, like cannons). Rooms: exits (tags of
+# the tiles every room must connect), void_walkable (void inside a room is floor the corpus left
+# untranscribed), cross / cross_width (cross_width 1: a tile with one of these tags, never a wall,
+# between two walkable cells in a line is passable: Zelda's push-blocks, the ladder over water).
+MARIO_STRUCTURES = (
+    {"name": "pipe", "mouth": ["top-left pipe", "top-right pipe"], "body": ["left pipe", "right pipe"],
+     "flip": True, "stack": False},
+    {"name": "cannon", "mouth": ["cannon top"], "body": ["cannon bottom"], "flip": False, "stack": True},
+)
+MARIO_PHYSICS = {"checker": "platformer", "jump_height": 5, "glide": 0, "start_span": 3, "open_top": True,
+                 "wrap": False, "enemies": "passable", "structures": MARIO_STRUCTURES}
+KID_ICARUS_PHYSICS = {"checker": "climber", "jump_height": 4, "glide": 0, "start_span": 3, "open_top": False,
+                      "wrap": True, "exit_rows": 8, "enemies": "passable", "structures": ()}
+ZELDA_PHYSICS = {"checker": "rooms", "exits": ["door"], "void_walkable": True, "cross": ["block", "element"],
+                 "cross_width": 1, "structures": ()}
+
+
 @dataclass(frozen=True)
 class GamePreset:
     name: str
@@ -64,15 +95,17 @@ class GamePreset:
     window: tuple[int, int]          # rows, columns of one training window (one room for ROOMS)
     file_prefixes: tuple[str, ...] = field(default=())
     empty: str = "-"
+    physics: dict = field(default_factory=dict)  # playability rules: see the comment above
 
 
 PRESETS = {
     p.name: p
     for p in [
-        GamePreset("Super Mario Bros", MARIO_TILES, HORIZONTAL, (14, 28), ("mario-",)),
-        GamePreset("Super Mario Bros 2 (Japan)", MARIO_TILES, HORIZONTAL, (14, 28), ("supermariobros2",)),
-        GamePreset("Kid Icarus", KID_ICARUS_TILES, VERTICAL, (16, 16), ("kidicarus",)),
-        GamePreset("The Legend of Zelda", ZELDA_TILES, ROOMS, (16, 11), ("tloz",)),
+        GamePreset("Super Mario Bros", MARIO_TILES, HORIZONTAL, (14, 28), ("mario-",), physics=MARIO_PHYSICS),
+        GamePreset("Super Mario Bros 2 (Japan)", MARIO_TILES, HORIZONTAL, (14, 28), ("supermariobros2",),
+                   physics=MARIO_PHYSICS),
+        GamePreset("Kid Icarus", KID_ICARUS_TILES, VERTICAL, (16, 16), ("kidicarus",), physics=KID_ICARUS_PHYSICS),
+        GamePreset("The Legend of Zelda", ZELDA_TILES, ROOMS, (16, 11), ("tloz",), physics=ZELDA_PHYSICS),
     ]
 }
 
