@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "midi" / "bach_chorales_music21"
 RESULTS = ROOT / "benchmarks" / "results"
+SAVE: Path | None = None       # --save DIR: keep each run's weights there for error analysis
 
 # name -> (model changes, train changes, dataset changes), applied to ModelConfig()/TrainConfig() defaults.
 CONFIGS: dict[str, tuple[dict, dict, dict]] = {
@@ -40,6 +41,26 @@ CONFIGS: dict[str, tuple[dict, dict, dict]] = {
                              "pos_weight": 4.0}, {"epochs": 6}, {}),
     "g2-32-32-k4-b05-pw4": ({"filters": (32, 32), "latent_dim": 768, "bottleneck": "grid", "beta": 0.05,
                              "pos_weight": 4.0}, {"epochs": 6}, {}),
+    "g3-16-32-64-k8-b05-pw4": ({"filters": (16, 32, 64), "latent_dim": 384, "bottleneck": "grid", "beta": 0.05,
+                                "pos_weight": 4.0}, {"epochs": 6}, {}),
+    "g2-32-64-k2-b05-pw4": ({"filters": (32, 64), "latent_dim": 384, "bottleneck": "grid", "beta": 0.05,
+                             "pos_weight": 4.0}, {"epochs": 6}, {}),
+    "g2-16-32-k2-b05-pw4-k35": ({"filters": (16, 32), "latent_dim": 384, "bottleneck": "grid", "beta": 0.05,
+                                 "pos_weight": 4.0, "kernel": (3, 5)}, {"epochs": 6}, {}),
+    "g2-32-64-k4-b05-pw4-k35": ({"filters": (32, 64), "latent_dim": 768, "bottleneck": "grid", "beta": 0.05,
+                                 "pos_weight": 4.0, "kernel": (3, 5)}, {"epochs": 6}, {}),
+    "g2-32-64-k8-b05-pw4-k35": ({"filters": (32, 64), "latent_dim": 1536, "bottleneck": "grid", "beta": 0.05,
+                                 "pos_weight": 4.0, "kernel": (3, 5)}, {"epochs": 6}, {}),
+    "g2-32-64-k4-b05-pw2-k35-db": ({"filters": (32, 64), "latent_dim": 768, "bottleneck": "grid", "beta": 0.05,
+                                    "pos_weight": 2.0, "kernel": (3, 5), "data_bias": True}, {"epochs": 6}, {}),
+    "g2-32-64-k4-b05-pw2-k35-db-e12": ({"filters": (32, 64), "latent_dim": 768, "bottleneck": "grid", "beta": 0.05,
+                                        "pos_weight": 2.0, "kernel": (3, 5), "data_bias": True}, {"epochs": 12}, {}),
+    "G32-k4-b025": ({"filters": (32, 64), "latent_dim": 768, "bottleneck": "grid", "global_dim": 32, "beta": 0.25,
+                     "pos_weight": 2.0, "kernel": (3, 5), "data_bias": True}, {"epochs": 6}, {}),
+    "G32-k4-b1": ({"filters": (32, 64), "latent_dim": 768, "bottleneck": "grid", "global_dim": 32, "beta": 1.0,
+                   "pos_weight": 2.0, "kernel": (3, 5), "data_bias": True}, {"epochs": 6}, {}),
+    "dense256-db": ({"filters": (32, 64), "latent_dim": 256, "beta": 0.05, "pos_weight": 2.0, "kernel": (3, 5),
+                     "data_bias": True}, {"epochs": 6}, {}),
 }
 
 
@@ -62,6 +83,9 @@ def run(name: str, quick: bool = False) -> dict:
     arrays = {k: make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in ds.splits.items()}
     model, history = fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood,
                          model_cfg, train_cfg, quiet=True)
+    if SAVE:
+        SAVE.mkdir(parents=True, exist_ok=True)
+        model.save_weights(str(SAVE / f"{name}.weights.h5"))
     result = {"name": name, "model": config.to_dict(model_cfg), "train": config.to_dict(train_cfg),
               "data": ds_args, "fit_seconds": round(history["seconds"], 1), "epochs_run": history["epochs_run"],
               "val_loss": history["val_loss"][-1], "windows": {k: len(v[0]) for k, v in ds.splits.items()}}
@@ -73,8 +97,56 @@ def run(name: str, quick: bool = False) -> dict:
         pred = reconstruct(model, codec, z, labels[idx])
         m = codec.metrics(ds.splits[split][0][idx], pred, ds.splits[split][1][idx])
         result[split] = {k: m[k] for k in ("onset_f1", "onset_precision", "onset_recall", "accuracy_non_empty")}
+    result["samples"] = sample_stats(model, codec, ds, encode_mean(model, *arrays["train"]))
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+SAMPLE_STATS = ("in_asked_mode_scale", "estimated_mode_agrees", "pitch_classes_per_bar", "notes_per_bar",
+                "qualified_note_rate", "polyphony", "empty_bar_rate")
+
+
+def sample_stats(model, codec, ds, train_codes, n: int = 300) -> dict:
+    """Samples per label, drawn as `genforge sample` draws them (the Gaussian fitted to the training
+    codes, temperature 0), next to the held-out windows of that label."""
+    import numpy as np
+
+    from genforge.core import latent
+    from genforge.train import decode_logits
+    from music_sample_stats import describe
+
+    out = {}
+    rng = np.random.default_rng(0)
+    test, ids = ds.splits["test"]
+    prior = latent.fit_prior(train_codes)
+    for i, mode in enumerate(ds.labels):
+        z = latent.to_z(latent.sample_u(rng, n, train_codes.shape[1]), prior)
+        grids = codec.from_logits(decode_logits(model, z, latent.one_hot(np.full(n, i), len(ds.labels))))
+        s, d = describe(grids, codec, mode), describe(test[ids == i], codec, mode)
+        out[mode] = {k: [round(s[k], 3), round(d[k], 3)] for k in SAMPLE_STATS}
+    return out
+
+
+def stats_of_saved(name: str, folder: Path) -> dict:
+    from genforge import config
+    from genforge.core.vae import VAE
+    from genforge.domains.music import MusicCodec, build_dataset
+
+    model_changes, train_changes, data_changes = CONFIGS[name]
+    cfg = config.replace(config.ModelConfig(), **model_changes)
+    import numpy as np
+
+    from genforge.train import encode_mean, make_inputs
+
+    ds = build_dataset([DATA], test=0.2, validation=0.1, seed=0, transpose=5, shifts_per_window=3, labels="mode",
+                       **data_changes)
+    codec = MusicCodec.from_dataset(ds)
+    model = VAE(codec.grid_shape, len(ds.labels), codec.likelihood, cfg)
+    g, ids = ds.splits["test"]
+    model((g[:1].astype(np.float32), np.eye(len(ds.labels), dtype=np.float32)[ids[:1]]))
+    model.load_weights(str(folder / f"{name}.weights.h5"))
+    codes = encode_mean(model, *make_inputs(codec.to_onehot(ds.splits["train"][0]), ds.splits["train"][1], 2))
+    return sample_stats(model, codec, ds, codes)
 
 
 def record(r: dict) -> None:
@@ -86,18 +158,27 @@ def record(r: dict) -> None:
         md.write_text("# Music VAE experiments: onset F1 of reconstructions, Bach chorales, 4-bar 4/4 windows\n\n"
                       "Written by `benchmarks/music_experiments.py`; test = windows of whole pieces held out of "
                       "training (seed 0 split). Train F1 on up to 2000 (transposed) training windows.\n\n"
-                      "| run | config (changes to the defaults) | epochs | fit s | train F1 | test F1 | test P / R |\n"
-                      "|---|---|---|---|---|---|---|\n")
+                      "| run | config (changes to the defaults) | epochs | fit s | train F1 | test F1 | test P / R |"
+                      " samples (major) vs held-out data: in-scale, pitch classes/bar, notes/bar, qualified |\n"
+                      "|---|---|---|---|---|---|---|---|\n")
     t, h = r["train"], r["test"]
 
-    def f(x):
+    def fmt(x):
         return "-" if x is None else f"{x:.3f}"
 
     with open(md, "a") as f:
         f.write(f"| {r['name']} | {json.dumps(CONFIGS[r['name']][0]).replace('|', '/')} "
                 f"{json.dumps(CONFIGS[r['name']][1])} {json.dumps(CONFIGS[r['name']][2])} | {r['epochs_run']} | "
-                f"{r['fit_seconds']} | {f(t['onset_f1'])} | {f(h['onset_f1'])} | "
-                f"{f(h['onset_precision'])} / {f(h['onset_recall'])} |\n")
+                f"{r['fit_seconds']} | {fmt(t['onset_f1'])} | {fmt(h['onset_f1'])} | "
+                f"{fmt(h['onset_precision'])} / {fmt(h['onset_recall'])} | {samples_cell(r)} |\n")
+
+
+def samples_cell(r: dict) -> str:
+    s = r.get("samples", {}).get("major")
+    if not s:
+        return "-"
+    keys = ("in_asked_mode_scale", "pitch_classes_per_bar", "notes_per_bar", "qualified_note_rate")
+    return ", ".join(f"{s[k][0]:.2f} ({s[k][1]:.2f})" for k in keys)
 
 
 def main() -> None:
@@ -105,11 +186,18 @@ def main() -> None:
     ap.add_argument("names", nargs="*")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--epochs", type=int, help="override the configs' epochs")
+    ap.add_argument("--save", type=Path, help="folder to keep each run's weights in")
+    ap.add_argument("--stats", help="only the sample statistics of a run saved with --save")
     a = ap.parse_args()
+    if a.stats:
+        print(json.dumps(stats_of_saved(a.stats, a.save or Path("/tmp/music-exp")), indent=1))
+        return
     if a.list or not a.names:
         print("\n".join(CONFIGS))
         return
     warnings.simplefilter("ignore")
+    global SAVE
+    SAVE = a.save
     for name in a.names:
         if a.epochs:
             CONFIGS[name][1]["epochs"] = a.epochs
@@ -120,4 +208,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     main()

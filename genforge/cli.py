@@ -26,6 +26,9 @@ build_app = typer.Typer(help="Build a corpus from its source.", no_args_is_help=
 app.add_typer(interpolate_app, name="interpolate")
 app.add_typer(datasets_app, name="datasets")
 datasets_app.add_typer(build_app, name="build")
+evaluate_app = typer.Typer(help="Measure a model's samples against its corpus and held-out data.",
+                           no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
 
 MODEL_HELP = "Run folder written by `genforge train`; the bundled default model if omitted."
 
@@ -96,6 +99,8 @@ def sample_levels(
     model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
     condition: Optional[str] = typer.Option(None, help="Label to generate (a game, for multi-game models)."),
     temperature: float = typer.Option(0.0, help="0: most likely tile per cell; > 0: draw tiles at this temperature."),
+    playable: bool = typer.Option(False, "--playable", help="Every level passes the playability checker "
+                                  "(rejected draws are replaced: a latent search near them, then fresh draws)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Sample levels as Tiled maps (.tmj), VGLC text and PNG previews.
@@ -105,10 +110,17 @@ def sample_levels(
       genforge sample levels -n 8 --seed 7 --out outputs/levels
 
       genforge sample levels --model outputs/runs/multi --condition "Kid Icarus" -n 4
+
+      genforge sample levels -n 20 --playable --out outputs/levels
     """
     from genforge.generate import sample
 
-    _report(sample(model, "levels", n, seed, out, condition, temperature, quiet), f"{n} levels")
+    stats: dict = {}
+    _report(sample(model, "levels", n, seed, out, condition, temperature, quiet, playable=playable, stats=stats),
+            f"{n} levels")
+    if stats:
+        typer.echo(f"playable: {stats['attempts_per_level']:.2f} attempts per accepted level (most "
+                   f"{stats['most_attempts']}); {stats['first_draw_playable']:.0%} playable at the first draw")
 
 
 @interpolate_app.command("levels")
@@ -137,6 +149,54 @@ def interpolate_levels(
                         str(from_file) if from_file else None, str(to_file) if to_file else None,
                         condition, not linear)
     _report(paths, f"{steps} steps and a strip")
+
+
+@app.command("check")
+def check_levels(
+    files: list[Path] = typer.Argument(..., help="Level files: VGLC .txt (legend in their folder) or Tiled .tmj."),
+    game: Optional[str] = typer.Option(None, help="Game preset for files that do not say (a bare .txt)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Draw the path (or where it fails): a .png file for "
+                                       "one level, else a folder of NAME-check.png."),
+):
+    """Is each level playable? Prints the path found or where the player gets stuck.
+
+    Exit status 0 if every level is playable, 1 if any is not, 2 for bad input.
+
+    Examples:
+
+      genforge check outputs/levels/level-7-000.tmj
+
+      genforge check "../shared/datasets/vglc/Super Mario Bros/mario-1-1.txt" --png outputs/1-1-path.png
+    """
+    from genforge.domains.playability import check_files
+
+    raise typer.Exit(0 if check_files(files, game, png, typer.echo) else 1)
+
+
+@evaluate_app.command("levels")
+def evaluate_levels(
+    model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
+    n: int = typer.Option(1000, "-n", help="How many unfiltered samples to measure."),
+    out: Path = typer.Option(Path("outputs/eval"), "--out", help="Folder for report.json, report.md and PNGs."),
+    data: Optional[list[Path]] = typer.Option(None, "--data", help="The model's level folders (default: the "
+                                              "ones its training command names). Repeat per game."),
+    seed: int = typer.Option(0, help="Same seed, same samples."),
+    temperature: float = typer.Option(0.0, help="Decode as `sample levels` would at this temperature."),
+):
+    """Playability, structures, novelty, diversity, tile-pattern KL, per-window statistics, expressive
+    range and a PCA map of samples, each beside the same figure for the held-out real levels.
+
+    Examples:
+
+      genforge evaluate levels -n 1000 --out outputs/eval/default
+
+      genforge evaluate levels --model outputs/runs/smb -n 1000 --out outputs/eval/smb
+    """
+    from genforge.evaluate import evaluate_levels as run, summary_lines
+
+    for line in summary_lines(run(model, n, out, seed, data, temperature=temperature)):
+        typer.echo(line)
+    typer.echo(f"wrote report.json, report.md and figures to {out}")
 
 
 # ---------------------------------------------------------------- music

@@ -15,6 +15,8 @@ class ModelConfig:
     latent_dim: int = 64                   # a "grid" bottleneck rounds it to whole channels per cell
     filters: tuple[int, ...] = (64, 128)   # one stride-2 conv block per entry
     bottleneck: str = "dense"              # "dense": flatten -> z; "grid": z is a small feature map
+    global_dim: int = 0                    # grid bottleneck: this many extra dense latents for the whole
+                                           # grid (what every cell shares, e.g. a key), appended to z
     dropout: float = 0.0                   # on the encoder's features: regularises, helps held-out levels
     variational: bool = True               # False: deterministic autoencoder (z = mean)
     beta: float = 1.0                      # weight of the KL term
@@ -25,6 +27,9 @@ class ModelConfig:
     pos_weight: float = 1.0                # Bernoulli likelihood: weight of the cells that are on (rare
                                            # on-cells, e.g. notes, would otherwise be cheap to miss)
     kernel: tuple[int, int] = (3, 3)       # conv kernel (rows, columns) of every down/up block
+    data_bias: bool = False                # start the output layer at the training data's per-channel
+                                           # log-odds (Bernoulli) / log-frequencies (categorical): sparse
+                                           # grids then skip the long first phase of learning "how rare"
 
 
 @dataclass(frozen=True)
@@ -69,5 +74,10 @@ LEVELS_TRAIN = TrainConfig()
 
 # What `genforge train music` uses unless told otherwise (chosen by the experiments in
 # benchmarks/results/music_experiments.md on Bach chorales held out of training).
-MUSIC_MODEL = ModelConfig(filters=(16, 32), latent_dim=384, bottleneck="grid", beta=0.25)
-MUSIC_TRAIN = TrainConfig(epochs=8)
+# A grid bottleneck (16 x 12 cells of 4 latents, each cell a beat by 4 semitones) generalises to
+# unseen chorales as well as to the training ones (onset F1 0.965 on both after 6 epochs) where a
+# dense code memorises; kernels 5 semitones wide, a positive-class weight of 2 and an output bias
+# started at the data's note density make the sparse rolls (1.3% of cells on) learnable in minutes.
+MUSIC_MODEL = ModelConfig(filters=(32, 64), latent_dim=768, bottleneck="grid", beta=0.05, pos_weight=2.0,
+                          kernel=(3, 5), data_bias=True)
+MUSIC_TRAIN = TrainConfig(epochs=12)

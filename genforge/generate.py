@@ -73,13 +73,86 @@ def push_attributes(bundle: Bundle, z: np.ndarray, amounts: dict[str, float] | N
     return latent.apply_attributes(z, known, amounts)
 
 
+LOCAL_TRIES = 8        # --playable: perturbations tried around a rejected draw before a fresh draw
+MAX_PLAYABLE_ROUNDS = 200
+
+
+def _playable_checker(codec):
+    """Per label: tile-index windows (N, H, W) in the model's shape -> playable (N,)."""
+    from genforge.domains.levels import to_chars
+    from genforge.domains.playability import Checker
+
+    checkers = {}
+
+    def passes(assets: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        ok = np.zeros(len(labels), bool)
+        for lab in np.unique(labels):
+            g = codec.game(int(lab))
+            if int(lab) not in checkers:
+                checkers[int(lab)] = Checker.for_game(g["name"], codec.legend(int(lab)), g["layout"],
+                                                      room=tuple(g["window"]))
+            sel = labels == lab
+            wins = to_chars(np.stack([codec.native(a, int(lab)) for a in assets[sel]]), codec.vocabulary)
+            ok[sel] = checkers[int(lab)].playable(wins)
+        return ok
+
+    return passes
+
+
+def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets: np.ndarray, seed: int,
+                  temperature: float = 0.0, attributes: dict[str, float] | None = None):
+    """Replace every sample the playability checker rejects: first a latent-space search near
+    it (LOCAL_TRIES perturbations of growing size, drawn from the model's prior), then a fresh
+    draw (rejection sampling), and so on. A sample that passes at once is kept as it is, so
+    `--playable` keeps the unfiltered levels that were playable. Returns (z, assets, attempts per
+    level: how many candidates were decoded for it, 1 if the first passed)."""
+    if bundle.domain != "levels":
+        raise GenforgeError("--playable is for levels only")
+    passes = _playable_checker(codec)
+    prior = bundle.meta.get("prior")
+    n, dim = z.shape
+    rng = np.random.default_rng([seed, 3])
+    tile_rng = np.random.default_rng([seed, 4])
+    z, assets = z.copy(), assets.copy()
+    attempts = np.ones(n, int)
+    centre = z.copy()
+    tries = np.zeros(n, int)
+    pending = np.nonzero(~passes(assets, ids))[0]
+    origin = latent.to_z(np.zeros((1, dim), np.float32), prior)
+    net = runtime.decoder(bundle)
+    for _ in range(MAX_PLAYABLE_ROUNDS):
+        if not len(pending):
+            break
+        tries[pending] += 1
+        fresh = pending[tries[pending] > LOCAL_TRIES]
+        if len(fresh):
+            centre[fresh] = push_attributes(bundle, latent.to_z(latent.sample_u(rng, len(fresh), dim), prior),
+                                            attributes)
+            tries[fresh] = 0
+        sigma = 0.15 * tries[pending]  # 0 for a fresh draw: the draw itself
+        step = latent.to_z(latent.sample_u(rng, len(pending), dim), prior) - origin  # prior-shaped noise
+        candidates = (centre[pending] + sigma[:, None] * step).astype(np.float32)
+        decoded = codec.from_logits(runtime.decode(bundle, candidates, ids[pending], net), tile_rng, temperature)
+        good = passes(decoded, ids[pending])
+        attempts[pending] += 1
+        z[pending[good]], assets[pending[good]] = candidates[good], decoded[good]
+        pending = pending[~good]
+    if len(pending):
+        raise GenforgeError(f"--playable: no playable level found for {len(pending)} of {n} samples after "
+                            f"{MAX_PLAYABLE_ROUNDS + 1} candidates each; this model rarely makes playable levels")
+    return z, assets, attempts
+
+
 def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | Path,
            condition: str | None = None, temperature: float = 0.0, quiet: bool = False,
-           attributes: dict[str, float] | None = None, require: dict | None = None) -> list[Path]:
+           attributes: dict[str, float] | None = None, require: dict | None = None,
+           playable: bool = False, stats: dict | None = None) -> list[Path]:
     """Draw `n` latents with `seed`, decode them, export each asset; returns the written files.
 
     `attributes`: name -> amount, pushes every latent along the model's attribute vectors.
-    `require`: codec settings the model must have (e.g. {"bars": 4}); checked before anything is written."""
+    `require`: codec settings the model must have (e.g. {"bars": 4}); checked before anything is written.
+    `playable`: levels only; every exported level passes the playability checker (see
+    `make_playable`); `stats`, if given, receives the attempts per accepted level."""
     if temperature < 0 or temperature > 10:
         raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
     bundle = load(model, domain)
@@ -89,10 +162,18 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
     z = push_attributes(bundle, z, attributes)
     logits = runtime.decode(bundle, z, ids)
     assets = codec.from_logits(logits, np.random.default_rng([seed, 1]), temperature)
+    attempts = None
+    if playable:
+        z, assets, attempts = make_playable(bundle, codec, z, ids, assets, seed, temperature, attributes)
+        if stats is not None:
+            stats.update({"attempts_per_level": float(attempts.mean()), "most_attempts": int(attempts.max()),
+                          "first_draw_playable": float(np.mean(attempts == 1))})
     out = Path(out)
     written = []
     for i in _iterate(range(n), n, f"writing {n} {domain}", quiet):
         extra = {"attributes": ", ".join(f"{k}={v:+g}" for k, v in attributes.items())} if attributes else {}
+        if attempts is not None:
+            extra.update(playable=True, attempts=int(attempts[i]))
         props = _properties(bundle, codec, ids[i], z[i], seed=seed, index=i, **extra)
         written += codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
     previews = [codec.preview(a, int(i)) for a, i in zip(assets[:32], ids[:32])]

@@ -61,6 +61,8 @@ def fit(train, validation, shape, n_labels: int, likelihood: str, model_cfg: Mod
     steps = int(np.ceil(len(train[0]) / train_cfg.batch_size))
     model = VAE(shape, n_labels, likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed)
     model((train[0][:1], train[1][:1]))  # builds the weights, so checkpoints can be saved
+    if model_cfg.data_bias:
+        set_data_bias(model, train[0], likelihood, model_cfg.pos_weight)
     model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
     callbacks = list(callbacks) + [
         keras.callbacks.EarlyStopping("val_loss", patience=train_cfg.patience, restore_best_weights=True,
@@ -80,6 +82,21 @@ def fit(train, validation, shape, n_labels: int, likelihood: str, model_cfg: Mod
     result["seconds"] = time.perf_counter() - started
     result["epochs_run"] = len(history.history["loss"])
     return model, result
+
+
+def set_data_bias(model: VAE, grids: np.ndarray, likelihood: str, pos_weight: float = 1.0,
+                  sample: int = 4096) -> np.ndarray:
+    """Set the decoder's output bias to the best constant prediction for the training grids: per
+    channel, log(w p / (1 - p)) for a Bernoulli likelihood (p: share of cells on, w: pos_weight)
+    or log p for a categorical one. Returns the bias."""
+    from genforge.core.vae import BERNOULLI
+
+    idx = np.linspace(0, len(grids) - 1, min(len(grids), sample)).astype(int)
+    p = np.clip(grids[idx].mean(axis=(0, 1, 2), dtype=np.float64), 1e-5, 1 - 1e-5)
+    bias = np.log(pos_weight * p / (1 - p)) if likelihood == BERNOULLI else np.log(p)
+    layer = model.decoder.get_layer("logits")
+    layer.bias.assign(bias.astype(np.float32))
+    return bias
 
 
 def encode_mean(model: VAE, grids: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:

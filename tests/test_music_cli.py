@@ -34,7 +34,8 @@ pretty_midi = pytest.importorskip("pretty_midi", reason="pretty_midi (the test e
 # Held-out onset F1 of the slow test's ~2-minute training: measured 0.0 (see the test); the bar keeps a margin.
 SLOW_F1_BAR = 0.0
 # The tiny session model: small enough to train in well under a minute, big enough to write notes.
-TINY_MODEL = dict(filters=(8, 16), latent_dim=192, bottleneck="grid", beta=0.25, pos_weight=4.0, kl_warmup_epochs=1)
+TINY_MODEL = dict(filters=(8, 16), latent_dim=384, bottleneck="grid", beta=0.25, pos_weight=4.0, kl_warmup_epochs=1,
+                  data_bias=True)
 
 
 def assert_user_error(res, *says: str, out: Path | None = None) -> str:
@@ -84,17 +85,38 @@ def decoded(model: Path, n: int, seed: int, condition=None, attributes=None) -> 
     return codec_for(bundle.meta).from_logits(runtime.decode(bundle, z, ids)), ids
 
 
-def pm_notes(path: Path) -> list[list[tuple[float, float, int]]]:
-    """Per instrument: (start s, end s, pitch), sorted, as pretty_midi reads the file."""
+VOICES = ["Soprano", "Alto", "Tenor", "Bass"]
+
+
+def check_tracks(path: Path) -> None:
+    """Type 1: a conductor track, then one named track per voice with its program and channel. pretty_midi
+    agrees on every voice that plays (it makes no instrument of a silent track)."""
+    mid = mido.MidiFile(path)
+    assert mid.type == 1 and len(mid.tracks) == 5
+    for v, (track, name) in enumerate(zip(mid.tracks[1:], VOICES)):
+        assert track.name == name
+        programs = [(m.channel, m.program) for m in track if m.type == "program_change"]
+        assert programs == [(v, 52)], (name, programs)
     pm = pretty_midi.PrettyMIDI(str(path))
-    return [sorted((round(n.start, 6), round(n.end, 6), n.pitch) for n in inst.notes) for inst in pm.instruments]
+    playing = [name for track, name in zip(mid.tracks[1:], VOICES) if any(m.type == "note_on" for m in track)]
+    assert [i.name for i in pm.instruments] == playing
+    assert all(i.program == 52 and not i.is_drum for i in pm.instruments)
 
 
-def grid_seconds(grid: np.ndarray, low: int, tempo: float, steps_per_beat: int) -> list[list[tuple]]:
+def pm_notes(path: Path) -> dict[str, list[tuple[float, float, int]]]:
+    """Per voice that plays: (start s, end s, pitch), sorted, as pretty_midi reads the file."""
+    pm = pretty_midi.PrettyMIDI(str(path))
+    return {inst.name: sorted((round(n.start, 6), round(n.end, 6), n.pitch) for n in inst.notes)
+            for inst in pm.instruments}
+
+
+def grid_seconds(grid: np.ndarray, low: int, tempo: float, steps_per_beat: int) -> dict[str, list[tuple]]:
+    """The same for a grid, per voice that has notes."""
     step = 60.0 / (tempo * steps_per_beat)
     notes = M.grid_notes(grid, low)
-    return [sorted((round(s * step, 6), round(e * step, 6), int(p)) for vv, p, s, e in notes if vv == v)
-            for v in range(grid.shape[2] // 2)]
+    per_voice = {name: sorted((round(s * step, 6), round(e * step, 6), int(p)) for vv, p, s, e in notes if vv == v)
+                 for v, name in enumerate(VOICES)}
+    return {name: n for name, n in per_voice.items() if n}
 
 
 def density(folder: Path, stem: str) -> float:
@@ -119,16 +141,17 @@ def test_sample_writes_midi_png_and_wav_that_an_independent_parser_reads(music_m
     tempo, spb, low = meta["tempo"], meta["steps_per_beat"], meta["low"]
     for i, stem in enumerate(stems):
         path = sampled / f"{stem}.mid"
+        check_tracks(path)
         pm = pretty_midi.PrettyMIDI(str(path))
-        assert [inst.name for inst in pm.instruments] == ["Soprano", "Alto", "Tenor", "Bass"]
-        assert [inst.program for inst in pm.instruments] == [52] * 4
-        assert not any(inst.is_drum for inst in pm.instruments)
         assert pm.time_signature_changes[0].numerator == 4 and pm.time_signature_changes[0].denominator == 4
         assert pm.get_tempo_changes()[1][0] == pytest.approx(tempo)
         # Exactly the notes of the decoded grid, at the model's tempo, in the right voices.
         assert pm_notes(path) == grid_seconds(grids[i], low, tempo, spb), stem
-        # genforge's own reader gets the same window back.
-        assert np.array_equal(codec_for(bundle.meta).read_window(path, 0), grids[i]) or not grids[i].any()
+        # genforge's own reader gets the same window back (it makes voices of the tracks that play only).
+        # The decoder's raw grid may start a note with a hold cell: compare the notes' canonical grid.
+        if all(grids[i][..., 2 * v].any() for v in range(4)):
+            canonical = M.notes_to_grid(M.grid_notes(grids[i]), 64, 4, 0, grids[i].shape[1] - 1)
+            assert np.array_equal(codec_for(bundle.meta).read_window(path, 0), canonical)
         props = json.loads(next(m.text for m in mido.MidiFile(path).tracks[0]
                                 if m.type == "text").removeprefix("genforge "))
         assert props["seed"] == 3 and props["index"] == i and props["label"] == bundle.labels[ids[i]]
@@ -179,7 +202,8 @@ def test_bars_must_be_the_models(music_model, tmp_path, monkeypatch, capsys):
 @needs_bach
 def test_attribute_vectors_push_density(music_model, tmp_path, monkeypatch, capsys):
     attrs = open_bundle(music_model).meta["attributes"]
-    assert {"density", "pitch_range", "polyphony", "register", "note_length"} <= set(attrs)
+    # polyphony too, where windows differ in it (nearly every chorale step sounds all four voices)
+    assert {"density", "pitch_range", "register", "note_length"} <= set(attrs) <= set(M.ATTRIBUTES)
     assert len(attrs["density"]["vector"]) == open_bundle(music_model).latent_dim
     folders = {}
     for amount in ("+2", "-2"):
@@ -233,8 +257,9 @@ def test_interpolation_between_two_real_pieces_starts_and_ends_at_their_reconstr
                   "--steps", "3", "--out", seeds)
     assert res.returncode == 0, res.stderr
     for i in range(3):
-        assert [i.name for i in pretty_midi.PrettyMIDI(str(seeds / f"step-{i:03d}.mid")).instruments] == \
-            ["Soprano", "Alto", "Tenor", "Bass"]
+        check_tracks(seeds / f"step-{i:03d}.mid")
+    for i in range(6):
+        check_tracks(out / f"step-{i:03d}.mid")
 
 
 @needs_bach
@@ -301,22 +326,26 @@ def test_music_commands_have_help_with_examples():
 
 @pytest.mark.slow
 @needs_bach
-def test_default_music_model_reconstructs_held_out_chorales(tmp_path):
-    """The default music configuration, trained ~2 minutes (fewer windows and epochs than the default
-    run), on the windows of whole chorales held out of training."""
+def test_default_music_model_reconstructs_held_out_chorales():
+    """The default music configuration, trained briefly (3 epochs of the untransposed windows, about
+    a minute on two idle cores, where the default run takes 12 epochs of 4x as many), on the windows
+    of whole chorales held out of training."""
     from genforge import config
-    from genforge.train import train_music
+    from genforge import train as T
 
-    model = config.replace(config.MUSIC_MODEL)
-    train = config.replace(config.MUSIC_TRAIN, epochs=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        run = train_music([str(BACH)], tmp_path / "run", model, train, command="test", shifts_per_window=1,
-                          quiet=True)
-    m = open_bundle(run).meta["metrics"]
-    print(f"onset F1 train {m['train']['onset_f1']:.3f}, held out {m['test']['onset_f1']:.3f} "
-          f"({m['test']['windows']} windows); {open_bundle(run).meta['history']['seconds']:.0f} s")
-    assert m["test"]["onset_f1"] >= SLOW_F1_BAR, m["test"]
+    ds = M.build_dataset([BACH], seed=0, transpose=0)
+    codec = M.MusicCodec.from_dataset(ds)
+    arrays = {k: T.make_inputs(codec.to_onehot(g), ids, 2) for k, (g, ids) in ds.splits.items()}
+    model, hist = T.fit(arrays["train"], arrays["validation"], codec.grid_shape, 2, codec.likelihood,
+                        config.MUSIC_MODEL, config.replace(config.MUSIC_TRAIN, epochs=3, patience=100), quiet=True)
+    x, y = arrays["test"]
+    pred = T.reconstruct(model, codec, T.encode_mean(model, x, y), y)
+    m = codec.metrics(ds.splits["test"][0], pred, ds.splits["test"][1])
+    print(f"held-out onset F1 {m['onset_f1']:.3f} (P {m['onset_precision']:.3f}, R {m['onset_recall']:.3f}, "
+          f"{m['windows']} windows) after {hist['epochs_run']} epochs, {hist['seconds']:.0f} s")
+    assert m["onset_f1"] >= SLOW_F1_BAR, m
+    # The reconstructions are music like the data: four voices sounding, few stray one-step notes.
+    assert m["pred"]["polyphony"] > 3.5 and m["pred"]["qualified_note_rate"] > 0.85, m["pred"]
 
 
 # ---------------------------------------------------------------- the chorales corpus

@@ -80,8 +80,9 @@ def attribute_vectors(z: np.ndarray, values: dict[str, np.ndarray], quantile: fl
 
     `z`: (N, D) latent means; `values`: name -> (N,) numbers (NaN: not measurable for a window,
     left out). Returns name -> {"vector", "low", "high", "windows"}: the quartile bounds and
-    how many windows each end averaged. Attributes with fewer than 8 measurable windows, or no
-    spread, are left out."""
+    how many windows each end averaged. When the quartiles coincide (most windows share one value),
+    the ends are the windows below and above that value. Attributes with fewer than 8 measurable
+    windows, or no windows on one side, are left out."""
     z = np.asarray(z, np.float64)
     out = {}
     for name, v in values.items():
@@ -92,8 +93,11 @@ def attribute_vectors(z: np.ndarray, values: dict[str, np.ndarray], quantile: fl
         if ok.sum() < 8:
             continue
         lo, hi = np.quantile(v[ok], [quantile, 1 - quantile])
-        bottom, top = ok & (v <= lo), ok & (v >= hi)
-        if lo == hi or not bottom.any() or not top.any():
+        if lo < hi:
+            bottom, top = ok & (v <= lo), ok & (v >= hi)
+        else:                          # most windows share one value: compare those below and above it
+            bottom, top = ok & (v < lo), ok & (v > hi)
+        if not bottom.any() or not top.any():
             continue
         out[name] = {"vector": [round(float(x), 6) for x in z[top].mean(0) - z[bottom].mean(0)],
                      "low": float(lo), "high": float(hi), "windows": [int(bottom.sum()), int(top.sum())]}

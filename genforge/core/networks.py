@@ -35,7 +35,7 @@ def latent_size(shape: tuple[int, int, int], config: ModelConfig) -> int:
     """Size of z. A grid bottleneck rounds latent_dim to a whole number of channels per cell."""
     if config.bottleneck == "grid":
         hb, wb, k = grid_shape(shape, config)
-        return hb * wb * k
+        return hb * wb * k + config.global_dim
     return config.latent_dim
 
 
@@ -57,7 +57,15 @@ def build_encoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
         x = layers.Conv2D(f, tuple(config.kernel), strides=2, padding="same", activation="relu", name=f"down{i}")(x)
     if config.dropout:
         x = layers.SpatialDropout2D(config.dropout)(x)
-    if config.bottleneck == "grid":
+    if config.bottleneck == "grid" and config.global_dim:
+        # z = [the grid's cells, flattened | global_dim latents of the whole grid]
+        _, _, k = grid_shape(shape, config)
+        flat = layers.Flatten()(x)
+        mean = layers.Concatenate(name="z_mean")([layers.Flatten()(layers.Conv2D(k, 1)(x)),
+                                                  layers.Dense(config.global_dim)(flat)])
+        log_var = layers.Concatenate(name="z_log_var")([layers.Flatten()(layers.Conv2D(k, 1)(x)),
+                                                        layers.Dense(config.global_dim)(flat)])
+    elif config.bottleneck == "grid":
         _, _, k = grid_shape(shape, config)
         mean = layers.Flatten(name="z_mean")(layers.Conv2D(k, 1)(x))
         log_var = layers.Flatten(name="z_log_var")(layers.Conv2D(k, 1)(x))
@@ -74,7 +82,17 @@ def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
     z = keras.Input((latent_size(shape, config),), name="z")
     inputs = [z]
     if config.bottleneck == "grid":
-        x = layers.Reshape((hb, wb, kb))(z)
+        if config.global_dim:
+            # Split z with built-in layers only (reloadable, exportable): the cells become the grid; the
+            # global latents, through a dense layer, a feature map of every cell beside it.
+            n_cells = hb * wb * kb
+            column = layers.Reshape((n_cells + config.global_dim, 1))(z)
+            x = layers.Reshape((hb, wb, kb))(layers.Cropping1D((0, config.global_dim))(column))
+            g = layers.Flatten()(layers.Cropping1D((n_cells, 0))(column))
+            g = layers.Dense(hb * wb * max(1, config.filters[-1] // 4), activation="relu")(g)
+            x = layers.Concatenate()([x, layers.Reshape((hb, wb, max(1, config.filters[-1] // 4)))(g)])
+        else:
+            x = layers.Reshape((hb, wb, kb))(z)
         if n_labels:
             label = keras.Input((n_labels,), name="label")
             inputs.append(label)

@@ -1225,7 +1225,8 @@ def window_attributes(grids, steps_per_bar: int, low: int = 0, batch: int = 2048
             np.minimum.at(bottom, win, pitch)
             out["pitch_range"][i:i + n] = np.where(has, top - bottom, np.nan)
             out["register"][i:i + n] = np.bincount(win, pitch, minlength=n) / count
-            out["note_length"][i:i + n] = np.bincount(win, (notes[:, 4] - notes[:, 3]).astype(float), minlength=n) / count
+            lengths = (notes[:, 4] - notes[:, 3]).astype(float)
+            out["note_length"][i:i + n] = np.bincount(win, lengths, minlength=n) / count
             snd = part[..., 0::2] | part[..., 1::2]
             per_step = np.count_nonzero(snd, axis=(2, 3))
             busy = np.count_nonzero(per_step, axis=1)
