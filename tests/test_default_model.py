@@ -92,3 +92,23 @@ def test_engine_package_runs_with_onnxruntime_alone(tmp_path):
     assert len(rows) == h and {len(r) for r in rows} == {w}
     assert set("".join(rows)) <= set(sidecar["levels"]["vocabulary"])
     assert "X" in "".join(rows[-2:]), "the decoded window is a level with ground, not noise"
+
+
+def test_bundled_music_model_samples_and_meets_its_card():
+    music = default_model("music")
+    m = open_bundle(music).meta["metrics"]
+    assert m["test"]["onset_f1"] >= 0.95 and m["onnx_max_abs_diff"] < 1e-4
+    pm = pytest.importorskip("pretty_midi")
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([sys.executable, "-m", "genforge", "sample", "music", "-n", "2", "--seed", "3",
+                               "--out", out], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        mids = sorted(Path(out).glob("*.mid"))
+        assert len(mids) == 2
+        for mid in mids:
+            parsed = pm.PrettyMIDI(str(mid))
+            assert [i.name for i in parsed.instruments] == ["Soprano", "Alto", "Tenor", "Bass"]
+            assert sum(len(i.notes) for i in parsed.instruments) >= 16, "four bars of four voices have notes"
