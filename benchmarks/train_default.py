@@ -71,7 +71,8 @@ def install(domain: str, out: Path, result: dict) -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    for name in ("genforge.json", "decoder.onnx", "encoder.onnx", "decoder.keras", "encoder.keras", "samples.png"):
+    for name in ("genforge.json", "prior.npz", "decoder.onnx", "encoder.onnx", "decoder.keras", "encoder.keras",
+                 "samples.png"):
         shutil.copy2(out / name, target / name)
     meta = json.loads((out / "genforge.json").read_text())
     if domain == "levels":

@@ -3,6 +3,8 @@
     genforge.json     what the model is: domain, shape, latent size, labels, codec metadata
                       (tile vocabulary and legends...), configs, the exact command, metrics
     decoder.onnx      what generation runs (onnxruntime + numpy, no TensorFlow)
+    prior.npz         the Gaussian fitted to the training codes that sampling draws from
+                      (binary: a 768-d prior is 2 MB of floats, 9 MB and slow to parse as JSON)
     encoder.onnx      loaded only to encode a real asset (interpolation from files)
     decoder.keras     for training further / inspecting with Keras
     encoder.keras
@@ -17,11 +19,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from genforge import __version__
-from genforge.atomic import write_json
+from genforge.atomic import atomic_path, write_json
 from genforge.errors import GenforgeError
 
 META_FILE = "genforge.json"
+PRIOR_FILE = "prior.npz"
 FORMAT = "genforge-run"
 FORMAT_VERSION = 1  # bump when a bundle written before can no longer be read as it is
 
@@ -42,6 +47,20 @@ class Bundle:
     @property
     def latent_dim(self) -> int:
         return self.meta["latent_dim"]
+
+    @property
+    def prior(self) -> dict | None:
+        """The latent prior {kind, mean, scale_tril} sampling draws from; None: N(0, I)."""
+        if "_prior" not in self.__dict__:
+            if "prior" in self.meta["files"]:
+                try:
+                    with np.load(self.file("prior")) as f:
+                        self._prior = {"kind": "gaussian", "mean": f["mean"], "scale_tril": f["scale_tril"]}
+                except (OSError, ValueError, KeyError) as e:
+                    raise GenforgeError(f"{self.path}: unreadable {PRIOR_FILE}: {e}") from None
+            else:  # bundles written before the prior moved out of genforge.json kept it inline
+                self._prior = self.meta.get("prior")
+        return self._prior
 
     def file(self, name: str) -> Path:
         path = self.path / self.meta["files"][name]
@@ -87,6 +106,14 @@ def open_bundle(path: str | Path, domain: str | None = None) -> Bundle:
     if domain and meta.get("domain") != domain:
         raise GenforgeError(f"{path}: a {meta.get('domain')} model, not a {domain} one")
     return Bundle(path, meta)
+
+
+def write_prior(path: Path, prior: dict) -> Path:
+    with atomic_path(path / PRIOR_FILE) as tmp:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a bare path
+            np.savez_compressed(f, mean=np.asarray(prior["mean"], np.float32),
+                                scale_tril=np.asarray(prior["scale_tril"], np.float32))
+    return path / PRIOR_FILE
 
 
 def write_meta(path: Path, meta: dict) -> Path:

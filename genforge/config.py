@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, fields, replace
 class ModelConfig:
     latent_dim: int = 64                   # a "grid" bottleneck rounds it to whole channels per cell
     filters: tuple[int, ...] = (64, 128)   # one stride-2 conv block per entry
+    decoder_filters: tuple[int, ...] = ()  # the decoder's, as many blocks as `filters`; () mirrors
+                                           # them. Generation runs only the decoder: a lighter one
+                                           # samples faster while the encoder keeps its capacity
     bottleneck: str = "dense"              # "dense": flatten -> z; "grid": z is a small feature map
     global_dim: int = 0                    # grid bottleneck: this many extra dense latents for the whole
                                            # grid (what every cell shares, e.g. a key), appended to z
@@ -27,6 +30,9 @@ class ModelConfig:
     pos_weight: float = 1.0                # Bernoulli likelihood: weight of the cells that are on (rare
                                            # on-cells, e.g. notes, would otherwise be cheap to miss)
     kernel: tuple[int, int] = (3, 3)       # conv kernel (rows, columns) of every down/up block
+    up_kernel: tuple[int, ...] = ()        # the decoder's upsampling kernel; () = `kernel`. (2, 2) with
+                                           # stride 2 makes each upsampling step a per-cell projection,
+                                           # under half the arithmetic of (3, 3)
     data_bias: bool = False                # start the output layer at the training data's per-channel
                                            # log-odds (Bernoulli) / log-frequencies (categorical): sparse
                                            # grids then skip the long first phase of learning "how rare"

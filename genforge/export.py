@@ -1,6 +1,7 @@
 """`genforge export`: a self-contained decoder package for a game engine.
 
     decoder.onnx             z (+ label one-hot) -> logits per cell
+    latent-prior.bin         the Gaussian to draw z from, as raw float32 (any engine reads that)
     genforge-decoder.json    everything needed to feed it and read its output, no genforge required
     README.md                how to run it with onnxruntime alone
 """
@@ -10,22 +11,29 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from genforge import __version__
-from genforge.atomic import atomic_path, write_json, write_text
+from genforge.atomic import atomic_path, write_bytes, write_json, write_text
 from genforge.bundle import open_bundle
 from genforge.errors import GenforgeError
 
 SIDECAR = "genforge-decoder.json"
+PRIOR_BIN = "latent-prior.bin"
 
 
-def sidecar(meta: dict, input_names: list[str], output_name: str) -> dict:
+def prior_bytes(prior: dict) -> bytes:
+    """mean (D floats) then scale_tril (D x D, row-major), float32 little-endian, no header."""
+    return np.concatenate([np.ravel(prior["mean"]), np.ravel(prior["scale_tril"])]).astype("<f4").tobytes()
+
+
+def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name: str) -> dict:
     n_labels = len(meta["labels"])
     inputs = [{"name": input_names[0], "shape": ["batch", meta["latent_dim"]], "dtype": "float32",
                "meaning": "latent vector"}]
     if n_labels:
         inputs.append({"name": input_names[1], "shape": ["batch", n_labels], "dtype": "float32",
                        "meaning": "one-hot of the condition label, in the order of `labels`"})
-    prior = meta.get("prior")
     doc = {
         "format": "genforge-decoder", "format_version": 1, "genforge_version": __version__,
         "domain": meta["domain"], "inputs": inputs,
@@ -35,7 +43,9 @@ def sidecar(meta: dict, input_names: list[str], output_name: str) -> dict:
                                                       "sigmoid gives each cell's probability of being on")},
         "latent_dim": meta["latent_dim"],
         "latent_prior": {"kind": "standard normal"} if not prior else
-        {"kind": "gaussian", "mean": prior["mean"], "scale_tril": prior["scale_tril"],
+        {"kind": "gaussian", "file": PRIOR_BIN, "dtype": "float32", "byte_order": "little",
+         "layout": f"mean ({meta['latent_dim']} values), then scale_tril ({meta['latent_dim']} x "
+                   f"{meta['latent_dim']}, row-major, lower triangular); no header",
          "meaning": "draw u ~ N(0, I), then z = mean + scale_tril @ u (a Gaussian fitted to the training codes)"},
         "labels": meta["labels"],
     }
@@ -59,8 +69,10 @@ README = """# {name}: a genforge decoder
 Exported by genforge {version} from `{model}`. Domain: {domain}.
 
 - `decoder.onnx`: the generator. Inputs and output are described in `genforge-decoder.json`.
-- `genforge-decoder.json`: input names and shapes, latent size and prior, condition labels,
-  and how to turn the output into {what}.
+- `genforge-decoder.json`: input names and shapes, latent size, condition labels, how to read
+  the latent prior, and how to turn the output into {what}.
+- `latent-prior.bin` (when the sidecar's `latent_prior` names it): the Gaussian to draw latents
+  from, raw float32 little-endian: the mean, then the lower-triangular scale, row-major.
 
 ## Run it with onnxruntime alone (Python)
 
@@ -70,7 +82,13 @@ meta = json.load(open("genforge-decoder.json"))
 session = ort.InferenceSession("decoder.onnx")
 u = np.random.default_rng(0).standard_normal((4, meta["latent_dim"]))
 prior = meta["latent_prior"]
-z = u if prior["kind"] == "standard normal" else prior["mean"] + u @ np.array(prior["scale_tril"]).T
+if prior["kind"] == "standard normal":
+    z = u
+else:                                     # z = mean + scale_tril @ u
+    d = meta["latent_dim"]
+    raw = np.fromfile(prior["file"], dtype="<f4")
+    mean, scale_tril = raw[:d], raw[d:].reshape(d, d)
+    z = mean + u @ scale_tril.T
 z = z.astype(np.float32)
 feed = {{meta["inputs"][0]["name"]: z}}
 if meta["labels"]:                        # conditional model: one-hot of the label you want
@@ -113,9 +131,12 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
     meta = bundle.meta
     decode = LEVEL_DECODE if meta["domain"] == "levels" else "probs = 1 / (1 + np.exp(-logits))"
     what = "tiles" if meta["domain"] == "levels" else "notes"
-    return [
-        out / "decoder.onnx",
-        write_json(out / SIDECAR, sidecar(meta, inputs, output)),
+    prior = bundle.prior
+    written = [out / "decoder.onnx"]
+    if prior:
+        written.append(write_bytes(out / PRIOR_BIN, prior_bytes(prior)))
+    return written + [
+        write_json(out / SIDECAR, sidecar(meta, prior, inputs, output)),
         write_text(out / "README.md", README.format(
             name=Path(bundle.path).name, version=__version__, model=bundle.path, domain=meta["domain"],
             what=what, shape=" x ".join(map(str, meta["shape"])), decode=decode)),

@@ -109,7 +109,7 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
     if bundle.domain != "levels":
         raise GenforgeError("--playable is for levels only")
     passes = _playable_checker(codec)
-    prior = bundle.meta.get("prior")
+    prior = bundle.prior
     n, dim = z.shape
     rng = np.random.default_rng([seed, 3])
     tile_rng = np.random.default_rng([seed, 4])
@@ -198,7 +198,7 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
     label = bundle.label_id(condition)
     label = (0 if bundle.labels else -1) if label is None else label
     # Interpolate among the standard-normal draws the prior is made of, where slerp belongs.
-    prior = bundle.meta.get("prior")
+    prior = bundle.prior
     ends = []
     for seed, file in ((from_seed, from_file), (to_seed, to_file)):
         if file is not None:

@@ -66,7 +66,7 @@ def sample_latents(bundle: Bundle, n: int, seed: int, condition: str | None):
     """(z, label ids) for `n` samples; the same seed always gives the same draws."""
     check_count(n)
     rng = np.random.default_rng(seed)
-    z = latent.to_z(latent.sample_u(rng, n, bundle.latent_dim), bundle.meta.get("prior"))
+    z = latent.to_z(latent.sample_u(rng, n, bundle.latent_dim), bundle.prior)
     return z, pick_labels(bundle, condition, n, rng)
 
 

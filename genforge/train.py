@@ -148,7 +148,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}."""
     from genforge import config as cfg_mod
     from genforge.atomic import write_bytes
-    from genforge.bundle import write_meta
+    from genforge.bundle import PRIOR_FILE, write_meta, write_prior
     from genforge.core import latent
 
     out = Path(out)
@@ -189,12 +189,13 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
 
     sheet = [codec.preview(s, i if n_labels else -1) for s, i in zip(samples[:16], ids[:16])]
     write_bytes(out / "samples.png", codec.sheet(sheet))
+    write_prior(out, prior)
     write_meta(out, {
         "domain": codec.domain, "likelihood": codec.likelihood, "shape": list(codec.grid_shape),
-        "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels), "prior": prior,
+        "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels),
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
         "command": command, "metrics": metrics, "notes": list(notes), "attributes": attributes,
-        "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx",
+        "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx", "prior": PRIOR_FILE,
                                       "decoder_keras": "decoder.keras", "encoder_keras": "encoder.keras"},
     })
     return out

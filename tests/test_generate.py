@@ -61,7 +61,7 @@ def test_sample_writes_each_level_three_ways_and_a_sheet(tiny_model, sampled):
     assert on_disk == sorted([p.name for p in written] + tilesets), "no temp files left"
     vocabulary = open_bundle(tiny_model).meta["codec"]["vocabulary"]
     rng = np.random.default_rng(5)  # the draws `--seed 5` names, through the model's fitted prior
-    z = latent.to_z(rng.standard_normal((3, 8)), open_bundle(tiny_model).meta["prior"])
+    z = latent.to_z(rng.standard_normal((3, 8)), open_bundle(tiny_model).prior)
     for i, stem in enumerate(stems):
         rows = _grid(out / f"{stem}.txt")
         assert len(rows) == 14 and all(len(r) == 28 for r in rows)
@@ -125,7 +125,7 @@ def test_interpolate_between_seeds(tiny_model, sampled, tmp_path):
          ({p["name"]: p["value"] for p in json.loads((path / f"step-{i:03d}.tmj").read_text())["properties"]}
           for i in range(4))]
     # The path runs among the prior's standard-normal draws u; z = to_z(u) is what is decoded.
-    prior = open_bundle(tiny_model).meta["prior"]
+    prior = open_bundle(tiny_model).prior
     z = [latent.to_u(np.asarray(v)[None], prior)[0] for v in z]
     a, b = np.random.default_rng(5).standard_normal(8), np.random.default_rng(9).standard_normal(8)
     assert np.allclose(z[0], a, atol=1e-3) and np.allclose(z[3], b, atol=1e-3)

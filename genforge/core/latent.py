@@ -11,8 +11,8 @@ def fit_prior(codes: np.ndarray) -> dict:
     autoencoder, whose codes follow no prior, something to sample from."""
     mean = codes.mean(0)
     cov = np.cov(codes, rowvar=False) + 1e-4 * np.eye(codes.shape[1])
-    return {"kind": "gaussian", "mean": np.round(mean, 6).tolist(),
-            "scale_tril": np.round(np.linalg.cholesky(cov), 6).tolist()}
+    return {"kind": "gaussian", "mean": mean.astype(np.float32),
+            "scale_tril": np.linalg.cholesky(cov).astype(np.float32)}
 
 
 def to_z(u: np.ndarray, prior: dict | None) -> np.ndarray:

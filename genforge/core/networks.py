@@ -76,9 +76,17 @@ def build_encoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
     return keras.Model(inputs, [mean, log_var], name="encoder")
 
 
+def decoder_filters(config: ModelConfig) -> tuple[int, ...]:
+    filters = tuple(config.decoder_filters) or tuple(config.filters)
+    if len(filters) != len(config.filters):
+        raise ValueError(f"decoder_filters {filters} needs one entry per encoder block {tuple(config.filters)}")
+    return filters
+
+
 def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfig) -> keras.Model:
     h, w, c = shape
     hb, wb, kb = grid_shape(shape, config)
+    filters = decoder_filters(config)
     z = keras.Input((latent_size(shape, config),), name="z")
     inputs = [z]
     if config.bottleneck == "grid":
@@ -89,28 +97,28 @@ def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
             column = layers.Reshape((n_cells + config.global_dim, 1))(z)
             x = layers.Reshape((hb, wb, kb))(layers.Cropping1D((0, config.global_dim))(column))
             g = layers.Flatten()(layers.Cropping1D((n_cells, 0))(column))
-            g = layers.Dense(hb * wb * max(1, config.filters[-1] // 4), activation="relu")(g)
-            x = layers.Concatenate()([x, layers.Reshape((hb, wb, max(1, config.filters[-1] // 4)))(g)])
+            g = layers.Dense(hb * wb * max(1, filters[-1] // 4), activation="relu")(g)
+            x = layers.Concatenate()([x, layers.Reshape((hb, wb, max(1, filters[-1] // 4)))(g)])
         else:
             x = layers.Reshape((hb, wb, kb))(z)
         if n_labels:
             label = keras.Input((n_labels,), name="label")
             inputs.append(label)
             x = layers.Concatenate()([x, tile_labels(label, hb, wb)])
-        x = layers.Conv2D(config.filters[-1], tuple(config.kernel), padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters[-1], tuple(config.kernel), padding="same", activation="relu")(x)
     else:
         x = z
         if n_labels:
             label = keras.Input((n_labels,), name="label")
             inputs.append(label)
             x = layers.Concatenate()([z, label])
-        x = layers.Dense(hb * wb * config.filters[-1], activation="relu")(x)
-        x = layers.Reshape((hb, wb, config.filters[-1]))(x)
-    for i, f in enumerate(reversed(config.filters)):
-        x = layers.Conv2DTranspose(f, tuple(config.kernel), strides=2, padding="same", activation="relu",
+        x = layers.Dense(hb * wb * filters[-1], activation="relu")(x)
+        x = layers.Reshape((hb, wb, filters[-1]))(x)
+    for i, f in enumerate(reversed(filters)):
+        x = layers.Conv2DTranspose(f, tuple(config.up_kernel or config.kernel), strides=2, padding="same", activation="relu",
                                    name=f"up{i}")(x)
     # Upsampling overshoots odd sizes (14 -> 7 -> 4 -> 8 -> 16): crop back to the grid.
-    up_h, up_w = hb * 2 ** len(config.filters), wb * 2 ** len(config.filters)
+    up_h, up_w = hb * 2 ** len(filters), wb * 2 ** len(filters)
     x = layers.Cropping2D(((0, up_h - h), (0, up_w - w)))(x)
     logits = layers.Conv2D(c, 1, name="logits")(x)
     return keras.Model(inputs, logits, name="decoder")
