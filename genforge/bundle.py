@@ -62,6 +62,12 @@ class Bundle:
                 self._prior = self.meta.get("prior")
         return self._prior
 
+    @property
+    def logit_bias(self) -> np.ndarray | None:
+        """Per-label class offsets of calibrated decoding (genforge.core.calibrate), or None."""
+        bias = self.meta.get("logit_bias")
+        return None if bias is None else np.asarray(bias, np.float32)
+
     def file(self, name: str) -> Path:
         path = self.path / self.meta["files"][name]
         if not path.is_file():

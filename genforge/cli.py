@@ -99,8 +99,11 @@ def sample_levels(
     model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
     condition: Optional[str] = typer.Option(None, help="Label to generate (a game, for multi-game models)."),
     temperature: float = typer.Option(0.0, help="0: most likely tile per cell; > 0: draw tiles at this temperature."),
-    playable: bool = typer.Option(False, "--playable", help="Every level passes the playability checker "
-                                  "(rejected draws are replaced: a latent search near them, then fresh draws)."),
+    playable: bool = typer.Option(False, "--playable", help="Every level passes the playability checker and "
+                                  "keeps its structures whole (rejected draws are replaced: a latent search near "
+                                  "them, then fresh draws)."),
+    length: Optional[int] = typer.Option(None, "--length", help="Whole levels this many tiles long (columns; rows "
+                                         "for climbing games), chained from windows that join without seams."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Sample levels as Tiled maps (.tmj), VGLC text and PNG previews.
@@ -112,13 +115,18 @@ def sample_levels(
       genforge sample levels --model outputs/runs/multi --condition "Kid Icarus" -n 4
 
       genforge sample levels -n 20 --playable --out outputs/levels
+
+      genforge sample levels -n 4 --length 200 --playable --out outputs/long
     """
     from genforge.generate import sample
 
     stats: dict = {}
-    _report(sample(model, "levels", n, seed, out, condition, temperature, quiet, playable=playable, stats=stats),
-            f"{n} levels")
-    if stats:
+    _report(sample(model, "levels", n, seed, out, condition, temperature, quiet, playable=playable, stats=stats,
+                   length=length), f"{n} levels" + (f" of {length}" if length else ""))
+    if length:
+        typer.echo(f"chained: {stats['windows_decoded_per_level']:.0f} windows decoded per level, "
+                   f"{stats['restarts_per_level']:.2f} restarts per level")
+    elif stats:
         typer.echo(f"playable: {stats['attempts_per_level']:.2f} attempts per accepted level (most "
                    f"{stats['most_attempts']}); {stats['first_draw_playable']:.0%} playable at the first draw")
 

@@ -49,12 +49,18 @@ def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name:
          "meaning": "draw u ~ N(0, I), then z = mean + scale_tril @ u (a Gaussian fitted to the training codes)"},
         "labels": meta["labels"],
     }
+    if meta.get("logit_bias") is not None:
+        doc["logit_bias"] = {
+            "values": meta["logit_bias"],
+            "meaning": "calibrated decoding: before the argmax, add row `label index` (row 0 for an unconditional "
+                       "model) to the logits of every cell; it gives samples the training data's tile frequencies"}
     if meta["domain"] == "levels":
         codec = meta["codec"]
         doc["levels"] = {
             "vocabulary": codec["vocabulary"],
-            "decode": "tile index = argmax over the last axis of the output; tile character = vocabulary[index]. "
-                      "For a label's game, keep the bottom `window[0]` rows and the left `window[1]` columns.",
+            "decode": "tile index = argmax over the last axis of the output (after adding the label's `logit_bias` "
+                      "row, when the sidecar has one); tile character = vocabulary[index]. For a label's game, "
+                      "keep the bottom `window[0]` rows and the left `window[1]` columns.",
             "games": [{"name": g["name"], "window": g["window"], "layout": g["layout"], "empty": g["empty"],
                        "legend": {c: g["legend"].get(c, []) for c in codec["vocabulary"] if c in g["legend"]}}
                       for g in codec["games"]],
@@ -108,7 +114,9 @@ Java APIs, Unity Sentis, Godot through an onnxruntime GDExtension. Feed a float3
 size above; read the float32 output in row-major order.
 """
 
-LEVEL_DECODE = """tiles = logits.argmax(-1)                 # index into meta["levels"]["vocabulary"]
+LEVEL_DECODE = """if "logit_bias" in meta:                    # calibrated decoding: the offsets of label 0
+    logits = logits + np.array(meta["logit_bias"]["values"][0], np.float32)
+tiles = logits.argmax(-1)                 # index into meta["levels"]["vocabulary"]
 game = meta["levels"]["games"][0]
 h, w = game["window"]
 rows = ["".join(meta["levels"]["vocabulary"][i] for i in row) for row in tiles[0, -h:, :w]]

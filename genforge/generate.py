@@ -77,38 +77,16 @@ LOCAL_TRIES = 8        # --playable: perturbations tried around a rejected draw 
 MAX_PLAYABLE_ROUNDS = 200
 
 
-def _playable_checker(codec):
-    """Per label: tile-index windows (N, H, W) in the model's shape -> playable (N,)."""
-    from genforge.domains.levels import to_chars
-    from genforge.domains.playability import Checker
-
-    checkers = {}
-
-    def passes(assets: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        ok = np.zeros(len(labels), bool)
-        for lab in np.unique(labels):
-            g = codec.game(int(lab))
-            if int(lab) not in checkers:
-                checkers[int(lab)] = Checker.for_game(g["name"], codec.legend(int(lab)), g["layout"],
-                                                      room=tuple(g["window"]))
-            sel = labels == lab
-            wins = to_chars(np.stack([codec.native(a, int(lab)) for a in assets[sel]]), codec.vocabulary)
-            ok[sel] = checkers[int(lab)].playable(wins)
-        return ok
-
-    return passes
-
-
 def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets: np.ndarray, seed: int,
                   temperature: float = 0.0, attributes: dict[str, float] | None = None):
-    """Replace every sample the playability checker rejects: first a latent-space search near
-    it (LOCAL_TRIES perturbations of growing size, drawn from the model's prior), then a fresh
+    """Replace every sample the codec does not accept (levels: unplayable, or a structure
+    broken): first a latent-space search near it (LOCAL_TRIES perturbations of growing size, drawn from the model's prior), then a fresh
     draw (rejection sampling), and so on. A sample that passes at once is kept as it is, so
     `--playable` keeps the unfiltered levels that were playable. Returns (z, assets, attempts per
     level: how many candidates were decoded for it, 1 if the first passed)."""
-    if bundle.domain != "levels":
-        raise GenforgeError("--playable is for levels only")
-    passes = _playable_checker(codec)
+    if not hasattr(codec, "acceptable"):
+        raise GenforgeError(f"--playable is for levels only, not {bundle.domain}")
+    passes = codec.acceptable
     prior = bundle.prior
     n, dim = z.shape
     rng = np.random.default_rng([seed, 3])
@@ -146,18 +124,22 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
 def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | Path,
            condition: str | None = None, temperature: float = 0.0, quiet: bool = False,
            attributes: dict[str, float] | None = None, require: dict | None = None,
-           playable: bool = False, stats: dict | None = None) -> list[Path]:
+           playable: bool = False, stats: dict | None = None, length: int | None = None) -> list[Path]:
     """Draw `n` latents with `seed`, decode them, export each asset; returns the written files.
 
     `attributes`: name -> amount, pushes every latent along the model's attribute vectors.
     `require`: codec settings the model must have (e.g. {"bars": 4}); checked before anything is written.
     `playable`: levels only; every exported level passes the playability checker (see
-    `make_playable`); `stats`, if given, receives the attempts per accepted level."""
+    `make_playable`); `stats`, if given, receives the attempts per accepted level.
+    `length`: levels only; whole levels this many tiles along the direction of play, chained from
+    windows (genforge.domains.level_chain), instead of single windows."""
     if temperature < 0 or temperature > 10:
         raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
     bundle = load(model, domain)
     check_codec(bundle, **(require or {}))
     codec = codec_for(bundle.meta)
+    if length is not None:
+        return _sample_long(bundle, codec, n, seed, out, condition, temperature, quiet, playable, stats, length)
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
     z = push_attributes(bundle, z, attributes)
     logits = runtime.decode(bundle, z, ids)
@@ -180,6 +162,39 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
     from genforge.atomic import write_bytes
 
     written.append(write_bytes(out / f"sheet-{seed}.png", codec.sheet(previews)))
+    return written
+
+
+def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, condition: str | None,
+                 temperature: float, quiet: bool, playable: bool, stats: dict | None, length: int) -> list[Path]:
+    if bundle.domain != "levels":
+        raise GenforgeError(f"--length is for levels only, not {bundle.domain}")
+    from genforge.domains.level_chain import LevelChain
+
+    runtime.check_count(n, most=1000)
+    ids = runtime.pick_labels(bundle, condition, n, np.random.default_rng(seed))
+    chains: dict[int, LevelChain] = {}
+    levels, infos = [], []
+    for i in _iterate(range(n), n, f"building {n} levels of {length}", quiet or n < 4):
+        label = int(ids[i])
+        if label not in chains:
+            chains[label] = LevelChain(bundle, codec, label, temperature)
+        grid, info = chains[label].build(length, np.random.default_rng([seed, 5, i]), playable)
+        levels.append(grid)
+        infos.append(info)
+    if stats is not None:
+        stats.update({"windows_decoded_per_level": float(np.mean([i["windows_decoded"] for i in infos])),
+                      "restarts_per_level": float(np.mean([i["restarts"] for i in infos]))})
+    out = Path(out)
+    written = []
+    for i, grid in enumerate(levels):
+        props = {"model": _model_name(bundle), "genforge_version": __version__, "seed": seed, "index": i,
+                 "length": length, "playable": playable, **({"label": codec.labels[ids[i]]} if codec.labels else {})}
+        written += codec.export(grid, int(ids[i]), out, f"level-{seed}-{i:03d}-len{length}", props)
+    from genforge.atomic import write_bytes
+
+    written.append(write_bytes(out / f"sheet-{seed}-len{length}.png",
+                               codec.sheet([codec.preview(g, int(i)) for g, i in zip(levels[:32], ids[:32])])))
     return written
 
 
@@ -208,7 +223,8 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
             ends.append(latent.seed_u(seed, bundle.latent_dim))
     zs = latent.to_z(latent.path(ends[0], ends[1], steps, spherical), prior)
     ids = np.full(steps, label)
-    assets = codec.from_logits(runtime.decode(bundle, zs, ids))
+    # A real asset's end is reproduced as the decoder reconstructs it; calibration is for prior draws.
+    assets = codec.from_logits(runtime.decode(bundle, zs, ids, calibrated=from_file is None and to_file is None))
     out = Path(out)
     written = []
     for i in range(steps):

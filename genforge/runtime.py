@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from genforge.bundle import Bundle
-from genforge.core import latent
+from genforge.core import calibrate, latent
 from genforge.errors import GenforgeError
 
 
@@ -70,9 +70,14 @@ def sample_latents(bundle: Bundle, n: int, seed: int, condition: str | None):
     return z, pick_labels(bundle, condition, n, rng)
 
 
-def decode(bundle: Bundle, z: np.ndarray, label_ids: np.ndarray, net: OnnxNet | None = None) -> np.ndarray:
+def decode(bundle: Bundle, z: np.ndarray, label_ids: np.ndarray, net: OnnxNet | None = None,
+           calibrated: bool = True) -> np.ndarray:
+    """Decoder logits. `calibrated`: with the bundle's offsets that give samples from the prior
+    the training data's class frequencies (genforge.core.calibrate); leave them out to decode the
+    code of a real asset, which the decoder reconstructs best as it is."""
     net = net or decoder(bundle)
-    return net(z, latent.one_hot(np.maximum(label_ids, 0), len(bundle.labels)))[0]
+    logits = net(z, latent.one_hot(np.maximum(label_ids, 0), len(bundle.labels)))[0]
+    return calibrate.apply_bias(logits, bundle.logit_bias, label_ids) if calibrated else logits
 
 
 def encode(bundle: Bundle, grids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:

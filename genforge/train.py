@@ -17,6 +17,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from genforge.config import ModelConfig, TrainConfig  # noqa: E402
+from genforge.core import calibrate  # noqa: E402
 from genforge.core.vae import VAE  # noqa: E402
 
 
@@ -141,6 +142,26 @@ def share_copied(samples: np.ndarray, train: np.ndarray) -> float:
     return float(np.mean([row.tobytes() in seen for row in samples.reshape(len(samples), -1).astype(np.int16)]))
 
 
+def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], prior: dict, seed: int,
+                    n: int = 2000) -> np.ndarray:
+    """Per-label logit offsets (labels or 1, classes) that give prior samples the training windows'
+    class frequencies (genforge.core.calibrate); the codec may hold some classes out."""
+    from genforge.core import latent
+
+    grids, ids = train
+    n_labels = len(codec.labels)
+    n_classes = codec.grid_shape[-1]
+    rng = np.random.default_rng([seed, 7])
+    rows = []
+    for label in range(max(n_labels, 1)):
+        mine = grids[ids == label] if n_labels else grids
+        z = latent.to_z(latent.sample_u(rng, n, prior["mean"].shape[0]), prior)
+        logits = decode_logits(model, z, latent.one_hot(np.full(n, label), n_labels))
+        free = codec.calibrated_classes(label) if hasattr(codec, "calibrated_classes") else None
+        rows.append(calibrate.fit_logit_bias(logits, calibrate.class_frequencies(mine, n_classes), free))
+    return np.stack(rows)
+
+
 def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
               notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000) -> Path:
     """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
@@ -170,10 +191,14 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         if hasattr(codec, "attributes") else {}
     prior = latent.fit_prior(train_z)
 
+    logit_bias = fit_calibration(model, codec, splits["train"], prior, train_cfg.seed) \
+        if codec.likelihood == "categorical" else None
+
     rng = np.random.default_rng(train_cfg.seed)
     z = latent.to_z(latent.sample_u(rng, n_novelty, train_z.shape[1]), prior)
     ids = rng.integers(0, max(n_labels, 1), n_novelty)
-    samples = codec.from_logits(decode_logits(model, z, latent.one_hot(ids, n_labels)))
+    samples = codec.from_logits(calibrate.apply_bias(decode_logits(model, z, latent.one_hot(ids, n_labels)),
+                                                     logit_bias, ids))
     metrics["samples"] = {"n": n_novelty, "share_identical_to_training": share_copied(samples, splits["train"][0])}
 
     model.encoder.save(out / "encoder.keras")
@@ -193,6 +218,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     write_meta(out, {
         "domain": codec.domain, "likelihood": codec.likelihood, "shape": list(codec.grid_shape),
         "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels),
+        **({"logit_bias": np.round(logit_bias.astype(float), 4).tolist()} if logit_bias is not None else {}),
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
         "command": command, "metrics": metrics, "notes": list(notes), "attributes": attributes,
         "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx", "prior": PRIOR_FILE,

@@ -39,7 +39,7 @@ def _reconstruction(model: Path, level: Path) -> list[str]:
     codec = codec_for(bundle.meta)
     window = codec.read_window(level, -1)
     z = runtime.encode(bundle, codec.to_onehot(window)[None], np.array([-1]))
-    logits = runtime.decode(bundle, z, np.array([-1]))
+    logits = runtime.decode(bundle, z, np.array([-1]), calibrated=False)
     chars = to_chars(codec.native(codec.from_logits(logits)[0], -1), codec.vocabulary)
     return ["".join(r) for r in chars]
 

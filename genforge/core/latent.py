@@ -30,6 +30,24 @@ def to_u(z: np.ndarray, prior: dict | None) -> np.ndarray:
     return np.linalg.solve(np.asarray(prior["scale_tril"]), centred).T.astype(np.float32)
 
 
+def conditional(prior: dict | None, known: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The prior's Gaussian over the other latents given some fixed ones: (mean, scale_tril) of
+    z[~known] | z[known] = values. Continuing a level keeps the latents of the cells it shares with
+    the window before and draws only the new cells, consistent with the kept ones."""
+    known = np.asarray(known, bool)
+    free = ~known
+    if not prior:  # N(0, I): the latents are independent
+        return np.zeros(int(free.sum()), np.float64), np.eye(int(free.sum()))
+    mean = np.asarray(prior["mean"], np.float64)
+    scale = np.asarray(prior["scale_tril"], np.float64)
+    cov = scale @ scale.T
+    gain = np.linalg.solve(cov[np.ix_(known, known)], cov[np.ix_(known, free)]).T  # S_fk S_kk^-1
+    cond_mean = mean[free] + gain @ (np.asarray(values, np.float64) - mean[known])
+    cond_cov = cov[np.ix_(free, free)] - gain @ cov[np.ix_(known, free)]
+    cond_cov = (cond_cov + cond_cov.T) / 2 + 1e-6 * np.eye(int(free.sum()))
+    return cond_mean, np.linalg.cholesky(cond_cov)
+
+
 def sample_u(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return rng.standard_normal((n, dim)).astype(np.float32)
 

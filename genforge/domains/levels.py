@@ -568,6 +568,7 @@ class LevelCodec:
         self._tiles: dict[str, np.ndarray] = {}
         self._tileset_png: dict[str, bytes] = {}
         self._palette: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._checkers: dict[int, object] = {}
 
     @classmethod
     def from_dataset(cls, ds: LevelDataset) -> "LevelCodec":
@@ -611,8 +612,40 @@ class LevelCodec:
         return legend
 
     def native(self, indices: np.ndarray, label_id: int) -> np.ndarray:
-        """The window in its own game's shape (multi-game models pad to a common one)."""
-        return crop_from(indices, tuple(self.game(label_id)["window"]))
+        """The window in its own game's shape (multi-game models pad to a common one). An axis
+        longer than the model's window (a full-length level, `--length`) is the level's own."""
+        h, w = self.game(label_id)["window"]
+        rows, cols = indices.shape[-2:]
+        return crop_from(indices, (h if rows == self.shape[0] else rows, w if cols == self.shape[1] else cols))
+
+    # ---- playability
+    def checker(self, label_id: int):
+        """The playability and structure checker of a label's game."""
+        from genforge.domains.playability import Checker
+
+        label_id = max(label_id, 0)
+        if label_id not in self._checkers:
+            g = self.game(label_id)
+            self._checkers[label_id] = Checker.for_game(g["name"], self.legend(label_id), g["layout"],
+                                                        room=tuple(g["window"]))
+        return self._checkers[label_id]
+
+    def calibrated_classes(self, label_id: int) -> np.ndarray:
+        """Tiles whose sampled frequency calibrated decoding matches to the corpus's: all but the
+        tiles of multi-tile structures (pushed to appear more, pipe parts mostly come out broken)."""
+        parts = {ch for s in self.checker(label_id).structures for ch in s["mouth"] + s["body"]}
+        return np.array([ch not in parts for ch in self.vocabulary])
+
+    def acceptable(self, indices: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
+        """Per level (N, H, W tile indices): playable and every multi-tile structure whole, the
+        two things `--playable` guarantees."""
+        ok = np.zeros(len(label_ids), bool)
+        for lab in np.unique(label_ids):
+            sel = label_ids == lab
+            chars = to_chars(np.stack([self.native(a, int(lab)) for a in indices[sel]]), self.vocabulary)
+            checker = self.checker(int(lab))
+            ok[sel] = checker.playable(chars) & ~checker.broken(chars)
+        return ok
 
     # ---- metrics
     def metrics(self, true: np.ndarray, pred: np.ndarray, label_ids: np.ndarray) -> dict:
@@ -673,7 +706,8 @@ class LevelCodec:
         return render(self.native(indices, label_id), self.tiles(label_id))
 
     def sheet(self, previews: list[np.ndarray]) -> bytes:
-        return png_bytes(sheet(previews, columns=4 if self.shape[1] > self.shape[0] else 8))
+        h, w = previews[0].shape[:2]
+        return png_bytes(sheet(previews, columns=1 if w > 6 * h else 4 if w > h else 8))  # long levels: one a row
 
     def export(self, indices: np.ndarray, label_id: int, out_dir: Path, stem: str, properties: dict) -> list[Path]:
         """Write a level as a Tiled map (.tmj), VGLC text (.txt) and a PNG preview."""
