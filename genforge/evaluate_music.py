@@ -1,0 +1,488 @@
+"""`genforge evaluate music`: how a music model's samples compare with real music it never saw.
+
+onnxruntime + numpy (+ Pillow for the figures): never TensorFlow. The model's data split is
+rebuilt from its recorded settings (seed, test and validation shares, label scheme; windows in
+the model's metre, pitch range and voices, untransposed), and every figure is computed for the
+samples, for the held-out test windows (whole pieces never trained on) and for the training
+windows, side by side, per condition and pooled:
+
+  in_asked_mode_scale     share of note onsets inside the best-fitting scale of the window's mode
+                          (tonic free: a mode-conditioned model is told major or minor, not the
+                          tonic); the asked mode for samples, the piece's label for real windows;
+                          only for mode labels. Scales: genforge.domains.music.scale_pitch_classes
+  estimated_mode_agrees   share of non-silent windows whose estimated key (Krumhansl-Schmuckler,
+                          music.window_keys) has that mode
+  in_scale_share          share of note onsets inside the scale of each window's own estimated key
+  polyphony               notes sounding at once, over the steps where anything sounds
+  pitch_classes_per_bar   distinct pitch classes sounding in a bar, over the non-empty bars
+                          ("used pitch classes")
+  empty_bar_rate          share of bars in which nothing sounds
+  qualified_note_rate     share of notes lasting at least 2 steps (an eighth note on a 16th grid)
+  notes_per_bar           notes (all voices) per bar
+  silent_windows          share of windows without a single note
+  novelty                 share of cells (steps x pitches x onset/hold channels) differing between a
+                          window and its nearest training window, every window first transposed so
+                          that its estimated tonic is C (a shift of -5..+6 semitones, on a pitch axis
+                          widened so no note drops): a transposed copy of a training window, which the
+                          model saw when it trained on transposed windows, counts as a copy. For the
+                          samples and, as the reference, the held-out windows; share_identical: the
+                          share at distance 0
+  gap                     (samples - held-out) / |held-out| for each figure
+
+Ratios pool numerators and denominators over windows (a busy window weighs more than a quiet
+one), as genforge.domains.music.window_sums does. Per-window attributes (density, pitch range,
+polyphony, register, note length: music.window_attributes) are summarised as mean/std/median
+and drawn as histograms.
+
+Writes report.json, report.md, stats.png (attribute histograms: samples, held-out and training
+overlaid) and rolls.png (sample piano rolls beside held-out ones), each atomically.
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from genforge import __version__, runtime
+from genforge.atomic import write_bytes, write_json, write_text
+from genforge.domains import codec_for
+from genforge.domains import music as M
+from genforge.errors import GenforgeError
+from genforge.evaluate import _edges, _fmt, _hist_panel, _legend_strip, _rel, _summary, _with_legend
+from genforge.images import png_bytes, sheet
+
+SETS = ("samples", "held_out", "training")
+SET_COLOURS = {"samples": (214, 39, 40), "held_out": (31, 119, 180), "training": (120, 120, 120)}
+MOST = 20_000                 # samples per condition
+TRAINING_MOST = 20_000        # training windows measured and searched for nearest neighbours
+CHUNK = 1024                  # windows measured at a time
+DECODE_CHUNK = 128            # windows decoded at a time: onnxruntime's memory grows with the batch (1.6 GB at 1024)
+MEASURES = (                  # key in the report -> words in report.md
+    ("in_asked_mode_scale", "in the asked mode's scale (best tonic)"),
+    ("estimated_mode_agrees", "estimated mode agrees with the asked one"),
+    ("in_scale_share", "in-scale share (each window's own key)"),
+    ("polyphony", "polyphony (notes sounding at once)"),
+    ("pitch_classes_per_bar", "pitch classes per bar"),
+    ("empty_bar_rate", "empty-bar rate"),
+    ("qualified_note_rate", "qualified-note rate (notes >= 2 steps)"),
+    ("notes_per_bar", "notes per bar"),
+    ("silent_windows", "silent windows"),
+)
+SUM_KEYS = ("poly", "pcb", "empty", "qual", "scale", "notes_per_bar", "silent_windows", "in_asked_mode_scale",
+            "estimated_mode_agrees")
+_MODE_SCALES = np.array([[[pc in M.scale_pitch_classes(t, m) for pc in range(12)] for t in range(12)]
+                         for m in M.MODES])                                      # (mode, tonic, pitch class)
+
+
+# ---------------------------------------------------------------- measures (numpy)
+
+def window_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray | None = None) -> dict:
+    """Per-window (numerator, denominator) of every measure above but novelty, (N,) arrays each,
+    so any subset of windows is summarised by summing (music.summarise). `modes`: per window the
+    index in music.MODES its mode-based measures use, -1 for none (those windows are left out)."""
+    g = M._batch(grids)
+    n = len(g)
+    if not n:
+        return {k: (np.zeros(0, int), np.zeros(0, int)) for k in SUM_KEYS}
+    modes = np.full(n, -1) if modes is None else np.asarray(modes)
+    keys = M.window_keys(g, low)
+    sums = M.window_sums(g, steps_per_bar, low, keys=keys)
+    bars = max(1, g.shape[1] // steps_per_bar)
+    sums["notes_per_bar"] = (sums["qual"][1], np.full(n, bars))
+    busy = g.any(axis=(1, 2, 3))
+    sums["silent_windows"] = ((~busy).astype(int), np.ones(n, int))
+    has_mode = modes >= 0
+    onsets = np.count_nonzero(g[..., 0::2], axis=(1, 3))                               # (N, P)
+    per_class = onsets @ np.eye(12, dtype=np.int64)[(low + np.arange(g.shape[2])) % 12]   # (N, 12)
+    inside = np.einsum("nc,ntc->nt", per_class, _MODE_SCALES[np.maximum(modes, 0)].astype(np.int64))
+    sums["in_asked_mode_scale"] = (np.where(has_mode, inside.max(1), 0), np.where(has_mode, per_class.sum(1), 0))
+    agree = busy & has_mode & (keys // 12 == modes)
+    sums["estimated_mode_agrees"] = (agree.astype(int), (busy & has_mode).astype(int))
+    return sums
+
+
+def _chunked_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray) -> dict:
+    parts = [window_sums(grids[i:i + CHUNK], steps_per_bar, low, modes[i:i + CHUNK])
+             for i in range(0, len(grids), CHUNK)]
+    return _join(parts, empty_like=window_sums(grids[:0], steps_per_bar, low))
+
+
+def _join(parts: list[dict], empty_like: dict | None = None) -> dict:
+    """Concatenate per-window dicts (values: arrays, or (num, den) pairs of arrays)."""
+    if not parts:
+        return empty_like or {}
+    out = {}
+    for k, v in parts[0].items():
+        if isinstance(v, tuple):
+            out[k] = tuple(np.concatenate([p[k][j] for p in parts]) for j in range(len(v)))
+        else:
+            out[k] = np.concatenate([p[k] for p in parts])
+    return out
+
+
+def _ratios(sums: dict) -> dict:
+    return {k: (None if v is None else round(v, 4)) for k, v in M.summarise(sums).items()}
+
+
+def describe(grids: np.ndarray, codec, mode: str | None) -> dict:
+    """The measures of a batch of windows for one asked mode (or None), as a flat dict with the
+    window count (the rows benchmarks/music_experiments.py prints)."""
+    modes = np.full(len(grids), M.MODES.index(mode) if mode in M.MODES else -1)
+    out = M.summarise(_chunked_sums(np.asarray(grids), codec.steps_per_bar, codec.low, modes))
+    out["windows"] = int(len(grids))
+    if mode not in M.MODES:
+        out.pop("in_asked_mode_scale")
+        out.pop("estimated_mode_agrees")
+    return out
+
+
+def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
+    """Windows (N, S, P, C) moved to an estimated tonic of C (shift -5..+6 semitones) on a pitch
+    axis widened by `pad` rows each side, flattened: (N, S * (P + 2 pad) * C) bool."""
+    g = M._batch(grids)
+    n, s, p, c = g.shape
+    shift = (5 - M.window_keys(g, low) % 12) % 12 - 5 if n else np.zeros(0, int)    # tonic t -> t + shift = C
+    out = np.zeros((n, s, p + 2 * pad, c), bool)
+    for k in np.unique(shift):
+        sel = shift == k
+        out[sel, :, pad + k:pad + k + p] = g[sel]
+    return out.reshape(n, -1)
+
+
+def nearest_distance(a: np.ndarray, b: np.ndarray, chunk_bytes: int = 128 << 20) -> np.ndarray:
+    """For each row of `a` (N, D) bool, the number of cells differing from its nearest row of `b`
+    (M, D) bool; (N,) int, -1 where `b` is empty. |a| + |b| - 2 a.b by float32 matrix products over
+    chunks of at most `chunk_bytes` each (exact: counts stay far below 2**24)."""
+    a = a.reshape(len(a), int(np.prod(a.shape[1:])))
+    b = b.reshape(len(b), int(np.prod(b.shape[1:])))
+    best = np.full(len(a), np.iinfo(np.int64).max if len(b) else -1, np.int64)
+    if not len(a) or not len(b):
+        return best
+    rows = max(1, chunk_bytes // (4 * a.shape[1]))
+    a_count = np.count_nonzero(a, axis=1)
+    for j in range(0, len(b), rows):
+        bf = b[j:j + rows].astype(np.float32)
+        b_count = np.count_nonzero(b[j:j + rows], axis=1)
+        for i in range(0, len(a), rows):
+            dot = np.rint(a[i:i + rows].astype(np.float32) @ bf.T).astype(np.int64)
+            d = a_count[i:i + rows, None] + b_count[None] - 2 * dot
+            best[i:i + rows] = np.minimum(best[i:i + rows], d.min(1))
+    return best
+
+
+def _attributes(grids: np.ndarray, codec) -> dict[str, np.ndarray]:
+    return M.window_attributes(grids, codec.steps_per_bar, codec.low)
+
+
+# ---------------------------------------------------------------- the data
+
+def _recorded(command: str, option: str) -> list[str]:
+    """Values of `option` in a recorded command line (`--data X` or `--data=X`)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    values = [words[i + 1] for i, w in enumerate(words[:-1]) if w == option]
+    return values + [w.split("=", 1)[1] for w in words if w.startswith(option + "=")]
+
+
+def _data(meta: dict, data: list[str | Path] | None) -> tuple[list[Path], bool]:
+    """The folders (or notes archives) to rebuild the split from, and whether they are the ones
+    the training command names."""
+    recorded = [Path(d) for d in _recorded(meta.get("command", ""), "--data")]
+    if data:
+        paths = [Path(d) for d in data]
+        for p in paths:
+            if not p.exists():
+                raise GenforgeError(f"--data {p}: no such file or folder")
+        return paths, [p.resolve() for p in paths] == [p.resolve() for p in recorded]
+    missing = [p for p in recorded if not p.exists()]
+    if not recorded or missing:
+        raise GenforgeError("cannot find the music this model was trained on"
+                            f"{' (' + ', '.join(map(str, missing)) + ')' if missing else ''}; pass it with "
+                            "--data FOLDER (the MIDI folder or notes archive it was trained on, e.g. "
+                            "--data datasets/chorales)")
+    return recorded, True
+
+
+def _label_scheme(meta: dict, folders: list[Path]) -> str | None:
+    """The `labels` build_dataset was given at training: the command's --labels, else (the CLI's
+    default, or a library call) what the model's labels say."""
+    given = _recorded(meta.get("command", ""), "--labels")
+    if given:
+        return None if given[-1] == "none" else given[-1]
+    labels = list(meta.get("labels") or [])
+    if not labels:
+        return None
+    if labels == list(M.MODES):
+        return "mode"
+    return "folder" if labels == sorted(p.name for p in folders) else "sidecar"
+
+
+def _rebuild(bundle, codec, folders: list[Path]):
+    from genforge.config import TrainConfig, from_dict
+
+    tc = from_dict(TrainConfig, bundle.meta["train_config"])
+    ds = M.build_dataset([str(f) for f in folders], bars=codec.bars, steps_per_beat=codec.steps_per_beat,
+                         test=tc.test_levels, validation=tc.validation_levels, seed=tc.seed, transpose=0,
+                         labels=_label_scheme(bundle.meta, folders), time_signature=codec.time_signature,
+                         pitch_range=(codec.low, codec.high), voices=len(codec.voices))
+    if list(ds.labels) != list(bundle.labels):
+        raise GenforgeError(f"the data's labels ({', '.join(ds.labels) or 'none'}) are not the model's "
+                            f"({', '.join(bundle.labels) or 'none'}); pass the data it was trained on with --data")
+    return ds, tc
+
+
+def _recorded_test_pieces(meta: dict) -> list[str] | None:
+    for note in meta.get("notes", []):
+        if note.startswith("held-out test pieces (") and "): " in note:
+            return note.split("): ", 1)[1].split(", ")
+    return None
+
+
+# ---------------------------------------------------------------- the job
+
+def _draw(bundle, codec, net, n: int, seed: int, label: str | None, temperature: float):
+    """`n` samples as `genforge sample music --condition LABEL --seed SEED` draws them, decoded a
+    chunk at a time (the same draws as one call: the temperature stream is consumed in order)."""
+    z, ids = runtime.sample_latents(bundle, n, seed, label)
+    rng = np.random.default_rng([seed, 1])
+    step = DECODE_CHUNK
+    return np.concatenate([codec.from_logits(runtime.decode(bundle, z[i:i + step], ids[i:i + step], net), rng,
+                                             temperature) for i in range(0, n, step)])
+
+
+def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int = 0,
+                   data: list[str | Path] | None = None, condition: str | None = None,
+                   temperature: float = 0.0) -> dict:
+    """Sample `n` windows per condition (each label, or `condition` only), measure them beside the
+    held-out test windows and the training windows of the same split; write report.json,
+    report.md and the figures under `out`; return the report."""
+    from genforge.generate import _model_name, load
+
+    runtime.check_count(n, "-n", MOST)
+    if not 0 <= temperature <= 10:
+        raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
+    bundle = load(model, "music")
+    codec = codec_for(bundle.meta)
+    asked = bundle.label_id(condition)
+    folders, same_data = _data(bundle.meta, data)
+    ds, tc = _rebuild(bundle, codec, folders)
+    report = {"model": _model_name(bundle), "genforge_version": __version__, "n": n, "seed": seed,
+              "temperature": temperature, "condition": condition, "data": [str(f) for f in folders],
+              "split": {"seed": tc.seed, "test": tc.test_levels, "validation": tc.validation_levels},
+              "conditions": {}, "notes": []}
+
+    held_split = next((k for k in ("test", "validation") if ds.pieces.get(k)), None)
+    if held_split == "validation":
+        report["notes"].append("no test pieces in this split: the held-out figures use the validation pieces")
+    held, held_ids = ds.splits[held_split] if held_split else (np.zeros((0, *codec.grid_shape), bool),
+                                                               np.zeros(0, int))
+    train, train_ids = ds.splits["train"]
+    report["held_out_pieces"] = len(ds.pieces[held_split]) if held_split else 0
+    recorded = _recorded_test_pieces(bundle.meta)
+    if recorded is not None and held_split == "test":      # the model names its test pieces: compare
+        common = len(set(recorded) & set(ds.pieces["test"]))
+        if sorted(recorded) != sorted(ds.pieces["test"]):
+            report["notes"].append(f"the held-out pieces differ from the {len(recorded)} the model was tested on "
+                                   f"at training ({common} in common): some held-out windows may come from pieces it "
+                                   "trained on")
+    elif not same_data:
+        report["notes"].append("--data is not the data the training command names: the held-out windows are "
+                               "held out only if the pieces are the same ones")
+    report["training_windows_total"] = int(len(train))
+    if len(train) > TRAINING_MOST:
+        keep = np.sort(np.random.default_rng([seed, 2]).choice(len(train), TRAINING_MOST, replace=False))
+        train, train_ids = train[keep], train_ids[keep]
+        report["notes"].append(f"training figures and nearest neighbours use {TRAINING_MOST:,} of the "
+                               f"{report['training_windows_total']:,} training windows, drawn at random")
+    train_keyed = key_normalised(train, codec.low)
+    cells = int(np.prod(codec.grid_shape))
+
+    def mode_of(label_names: list[str | None], ids: np.ndarray) -> np.ndarray:
+        index = np.array([M.MODES.index(nm) if nm in M.MODES else -1 for nm in label_names] or [-1])
+        return index[np.maximum(ids, 0)] if len(ids) else np.zeros(0, int)
+
+    names = list(bundle.labels) if bundle.labels else [None]
+    wanted = [asked] if asked is not None else list(range(len(names)))
+    net = runtime.decoder(bundle)
+    per_condition, rolls = {}, {}
+    rng = np.random.default_rng([seed, 2])
+    for i in wanted:
+        label = names[i]
+        key = label or "all"
+        grids = _draw(bundle, codec, net, n, seed, label, temperature)
+        sets = {"samples": grids,
+                "held_out": held[held_ids == i] if label is not None else held,
+                "training": train[train_ids == i] if label is not None else train}
+        modes = {"samples": mode_of([label], np.zeros(len(grids), int)),
+                 "held_out": mode_of(ds.labels, held_ids[held_ids == i] if label is not None else held_ids),
+                 "training": mode_of(ds.labels, train_ids[train_ids == i] if label is not None else train_ids)}
+        measured = {s: {"sums": _chunked_sums(g, codec.steps_per_bar, codec.low, modes[s]),
+                        "attributes": _attributes(g, codec)} for s, g in sets.items()}
+        for s in ("samples", "held_out"):
+            d = nearest_distance(np.concatenate([key_normalised(sets[s][j:j + CHUNK], codec.low)
+                                                 for j in range(0, max(1, len(sets[s])), CHUNK)]), train_keyed)
+            measured[s]["novelty"] = d / cells if len(train_keyed) else np.full(len(d), np.nan)
+        per_condition[key] = measured
+        picks = rng.permutation(len(sets["held_out"]))[:4]
+        rolls[key] = (grids[:4], sets["held_out"][np.sort(picks)])
+        report["conditions"][key] = _entry(measured)
+    if len(per_condition) > 1:
+        pooled = {s: {"sums": _join([m[s]["sums"] for m in per_condition.values()]),
+                      "attributes": _join([m[s]["attributes"] for m in per_condition.values()]),
+                      **({"novelty": np.concatenate([m[s]["novelty"] for m in per_condition.values()])}
+                         if s != "training" else {})}
+                  for s in SETS}
+        report["pooled"] = _entry(pooled)
+    if not len(held):
+        report["notes"].append("no held-out windows: the held-out figures are empty")
+
+    out = Path(out)
+    report["figures"] = _figures(codec, per_condition, rolls, out)
+    write_json(out / "report.json", report)
+    write_text(out / "report.md", _markdown(report))
+    return report
+
+
+def _entry(measured: dict) -> dict:
+    """Report entry of one condition (or the pool): measures, novelty and attributes per set."""
+    ratios = {s: _ratios(measured[s]["sums"]) for s in SETS}
+    entry = {"windows": {s: int(len(measured[s]["sums"]["silent_windows"][0])) for s in SETS}, "measures": {}}
+    for k, _ in MEASURES:
+        row = {s: ratios[s].get(k) for s in SETS}
+        if all(v is None for v in row.values()):
+            continue
+        row["gap"] = _rel(row["samples"], row["held_out"])
+        entry["measures"][k] = row
+    entry["novelty"] = {}
+    for s in ("samples", "held_out"):
+        v = measured[s]["novelty"]
+        v = v[np.isfinite(v)]
+        entry["novelty"][s] = {**_summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
+    entry["novelty"]["gap"] = _rel(entry["novelty"]["samples"]["mean"], entry["novelty"]["held_out"]["mean"])
+    entry["attributes"] = {}
+    for a in M.ATTRIBUTES:
+        row = {s: _summary(_finite(measured[s]["attributes"][a])) for s in SETS}
+        row["gap"] = _rel(row["samples"]["mean"], row["held_out"]["mean"])
+        entry["attributes"][a] = row
+    return entry
+
+
+def _finite(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, float)
+    return v[np.isfinite(v)]
+
+
+# ---------------------------------------------------------------- figures and text
+
+def _figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
+    written = []
+    legend = [("samples", SET_COLOURS["samples"]), ("held-out", SET_COLOURS["held_out"]),
+              ("training", SET_COLOURS["training"])]
+    rows = []
+    for key, measured in per_condition.items():
+        panels = []
+        for a in M.ATTRIBUTES:
+            values = {s: _finite(measured[s]["attributes"][a]) for s in SETS}
+            present = [v for v in values.values() if len(v)]
+            if not present:
+                continue
+            edges = _edges(present)
+            top = 1.05 * max(float((np.histogram(v, edges)[0] / len(v)).max()) for v in present)
+            series = [(values[s], SET_COLOURS[s]) for s in ("training", "held_out", "samples") if len(values[s])]
+            panels.append(_hist_panel(f"{key}: {a}", series, edges, top or 1.0))
+        if panels:
+            rows.append(np.concatenate(panels, 1))
+    if rows:
+        image = _with_legend(sheet(rows, columns=1), legend)
+        written.append(write_bytes(out / "stats.png", png_bytes(image)).name)
+
+    blocks = []
+    for key, (samples, held) in rolls.items():
+        views = [codec.preview(g) for g in samples]
+        held_views = [codec.preview(g) for g in held]
+        parts = [sheet(views, columns=len(views))] if views else []
+        if held_views:
+            parts.append(sheet(held_views, columns=len(held_views)))
+        if not parts:
+            continue
+        row = sheet(parts, columns=len(parts), gap=24)
+        caption = _legend_strip([(f"{key}: {len(views)} samples (left)", SET_COLOURS["samples"]),
+                                 (f"{len(held_views)} held-out windows (right)", SET_COLOURS["held_out"])],
+                                row.shape[1])[:, :row.shape[1]]
+        blocks.append(np.concatenate([caption, row], 0))
+    if blocks:
+        written.append(write_bytes(out / "rolls.png", png_bytes(sheet(blocks, columns=1, gap=16))).name)
+    return written
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:+.1%}"
+
+
+def _table(entry: dict) -> list[str]:
+    lines = ["| measure | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
+    words = dict(MEASURES)
+    for k, row in entry["measures"].items():
+        lines.append(f"| {words[k]} | {_fmt(row['samples'])} | {_fmt(row['held_out'])} | {_fmt(row['training'])} | "
+                     f"{_pct(row['gap'])} |")
+    nov = entry["novelty"]
+    lines.append(f"| novelty: share of cells differing from the nearest training window | "
+                 f"{_fmt(nov['samples']['mean'])} | {_fmt(nov['held_out']['mean'])} | - | {_pct(nov['gap'])} |")
+    lines.append(f"| share identical to a training window (any key) | {_fmt(nov['samples']['share_identical'])} | "
+                 f"{_fmt(nov['held_out']['share_identical'])} | - | - |")
+    lines += ["", "Per window (mean ± std):", "",
+              "| attribute | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
+    for a, row in entry["attributes"].items():
+        def cell(s, row=row):
+            return f"{_fmt(row[s]['mean'])} ± {_fmt(row[s]['std'])}" if row[s]["mean"] is not None else "-"
+        lines.append(f"| {a} | {cell('samples')} | {cell('held_out')} | {cell('training')} | {_pct(row['gap'])} |")
+    return lines
+
+
+def _markdown(report: dict) -> str:
+    lines = [f"# Music evaluation: {report['model']}", "",
+             f"{report['n']} samples per condition (seed {report['seed']}, temperature {report['temperature']:g}"
+             f"{', condition ' + report['condition'] if report['condition'] else ''}), genforge "
+             f"{report['genforge_version']}. Held-out: the test windows of the model's own split "
+             f"({report['held_out_pieces']} whole pieces never trained on); training: its untransposed training "
+             f"windows. Data: {', '.join(report['data'])}.", ""]
+    lines += [f"Note: {n}" for n in report["notes"]] + ([""] if report["notes"] else [])
+    sections = list(report["conditions"].items()) + \
+        ([("All conditions (pooled)", report["pooled"])] if report.get("pooled") else [])
+    for title, e in sections:
+        w = e["windows"]
+        lines += [f"## {title}", "",
+                  f"Windows: {w['samples']} samples, {w['held_out']} held-out, {w['training']} training.", ""]
+        lines += _table(e) + [""]
+    figures = {"stats.png": "histograms of the per-window attributes, samples over held-out and training",
+               "rolls.png": "a few sample piano rolls beside held-out ones"}
+    lines.append("Figures: " + "; ".join(f"`{f}`, {figures.get(f, '')}" for f in report.get("figures", [])) + ".")
+    lines.append("")
+    lines.append("Definitions: see `genforge/evaluate_music.py` (ratios pool counts over windows; mode measures use "
+                 "the asked mode for samples and the piece's label for real windows; novelty compares windows moved "
+                 "to an estimated tonic of C, so a transposed copy counts as a copy).")
+    return "\n".join(lines) + "\n"
+
+
+SUMMARY_MEASURES = ("in_asked_mode_scale", "estimated_mode_agrees", "in_scale_share", "polyphony",
+                    "pitch_classes_per_bar", "qualified_note_rate", "empty_bar_rate")
+
+
+def summary_lines(report: dict) -> list[str]:
+    """A few lines per condition for the terminal: the key measures, samples beside held-out."""
+    lines = []
+    for key, e in list(report["conditions"].items()) + ([("all conditions", report["pooled"])]
+                                                       if report.get("pooled") else []):
+        lines.append(f"{key}: {e['windows']['samples']} samples, {e['windows']['held_out']} held-out windows")
+        for k in SUMMARY_MEASURES:
+            row = e["measures"].get(k)
+            if row:
+                lines.append(f"  {k:<23} samples {_fmt(row['samples'])}  held-out {_fmt(row['held_out'])}  "
+                             f"gap {_pct(row['gap'])}")
+        nov = e["novelty"]
+        lines.append(f"  {'novelty':<23} samples {_fmt(nov['samples']['mean'])}  "
+                     f"held-out {_fmt(nov['held_out']['mean'])}  identical {_fmt(nov['samples']['share_identical'])}")
+    return lines
