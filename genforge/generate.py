@@ -36,8 +36,9 @@ def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray, **extra) ->
     return props
 
 
-def _iterate(items, total: int, what: str, quiet: bool):
-    if quiet or total < 50:  # short work needs no bar, and rich costs start-up time
+def _iterate(items, total: int, what: str, quiet: bool, least: int = 500):
+    if quiet or total < least:  # 500 levels write in about a second: shorter work needs no bar, and
+        # importing rich alone costs a tenth of a second
         return items
     from rich.progress import track
 
@@ -73,17 +74,19 @@ def push_attributes(bundle: Bundle, z: np.ndarray, amounts: dict[str, float] | N
     return latent.apply_attributes(z, known, amounts)
 
 
-LOCAL_TRIES = 8        # --playable: perturbations tried around a rejected draw before a fresh draw
+FRESH_TRIES = 6        # --playable: fresh draws (rejection sampling) for a rejected level, then ...
+LOCAL_TRIES = 6        # ... perturbations of growing size around the last of them, then fresh draws again
 MAX_PLAYABLE_ROUNDS = 200
 
 
 def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets: np.ndarray, seed: int,
                   temperature: float = 0.0, attributes: dict[str, float] | None = None):
-    """Replace every sample the codec does not accept (levels: unplayable, or a structure
-    broken): first a latent-space search near it (LOCAL_TRIES perturbations of growing size, drawn from the model's prior), then a fresh
-    draw (rejection sampling), and so on. A sample that passes at once is kept as it is, so
-    `--playable` keeps the unfiltered levels that were playable. Returns (z, assets, attempts per
-    level: how many candidates were decoded for it, 1 if the first passed)."""
+    """Replace every sample the codec does not accept (levels: unplayable, or a structure broken):
+    rejection sampling first (FRESH_TRIES fresh draws from the prior), then, where rejection is too
+    slow, a latent-space search around the last draw (LOCAL_TRIES prior-shaped perturbations of
+    growing size), and round again. A sample that passes at once is kept as it is, so `--playable`
+    keeps the unfiltered levels that were acceptable. Returns (z, assets, attempts per level: how
+    many candidates were decoded for it, 1 if the first passed)."""
     if not hasattr(codec, "acceptable"):
         raise GenforgeError(f"--playable is for levels only, not {bundle.domain}")
     passes = codec.acceptable
@@ -101,13 +104,12 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
     for _ in range(MAX_PLAYABLE_ROUNDS):
         if not len(pending):
             break
-        tries[pending] += 1
-        fresh = pending[tries[pending] > LOCAL_TRIES]
+        tries[pending] = tries[pending] % (FRESH_TRIES + LOCAL_TRIES) + 1
+        fresh = pending[tries[pending] <= FRESH_TRIES]
         if len(fresh):
             centre[fresh] = push_attributes(bundle, latent.to_z(latent.sample_u(rng, len(fresh), dim), prior),
                                             attributes)
-            tries[fresh] = 0
-        sigma = 0.15 * tries[pending]  # 0 for a fresh draw: the draw itself
+        sigma = 0.15 * np.maximum(tries[pending] - FRESH_TRIES, 0)  # 0 for a fresh draw: the draw itself
         step = latent.to_z(latent.sample_u(rng, len(pending), dim), prior) - origin  # prior-shaped noise
         candidates = (centre[pending] + sigma[:, None] * step).astype(np.float32)
         decoded = codec.from_logits(runtime.decode(bundle, candidates, ids[pending], net), tile_rng, temperature)
@@ -151,17 +153,29 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
             stats.update({"attempts_per_level": float(attempts.mean()), "most_attempts": int(attempts.max()),
                           "first_draw_playable": float(np.mean(attempts == 1))})
     out = Path(out)
-    written = []
-    for i in _iterate(range(n), n, f"writing {n} {domain}", quiet):
+
+    def export(i: int) -> list[Path]:
         extra = {"attributes": ", ".join(f"{k}={v:+g}" for k, v in attributes.items())} if attributes else {}
         if attempts is not None:
             extra.update(playable=True, attempts=int(attempts[i]))
         props = _properties(bundle, codec, ids[i], z[i], seed=seed, index=i, **extra)
-        written += codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
-    previews = [codec.preview(a, int(i)) for a, i in zip(assets[:32], ids[:32])]
+        return codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
+
+    def write_sheet() -> Path:
+        previews = [codec.preview(a, int(i)) for a, i in zip(assets[:32], ids[:32])]
+        return write_bytes(out / f"sheet-{seed}.png", codec.sheet(previews))
+
+    written = []
+    # Two threads: PNG compression and file writes release the GIL, and they are most of the time.
+    from concurrent.futures import ThreadPoolExecutor
+
     from genforge.atomic import write_bytes
 
-    written.append(write_bytes(out / f"sheet-{seed}.png", codec.sheet(previews)))
+    with ThreadPoolExecutor(2) as pool:
+        sheet = pool.submit(write_sheet)
+        for files in _iterate(pool.map(export, range(n)), n, f"writing {n} {domain}", quiet):
+            written += files
+        written.append(sheet.result())
     return written
 
 
@@ -175,7 +189,7 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
     ids = runtime.pick_labels(bundle, condition, n, np.random.default_rng(seed))
     chains: dict[int, LevelChain] = {}
     levels, infos = [], []
-    for i in _iterate(range(n), n, f"building {n} levels of {length}", quiet or n < 4):
+    for i in _iterate(range(n), n, f"building {n} levels of {length}", quiet, least=4):
         label = int(ids[i])
         if label not in chains:
             chains[label] = LevelChain(bundle, codec, label, temperature)
