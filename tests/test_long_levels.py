@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_main
+from conftest import KID_ICARUS, needs_vglc, run_main
 from genforge.bundle import default_model, open_bundle
 from genforge.domains import codec_for
 from genforge.domains.level_chain import LevelChain, from_strip, to_strip
@@ -97,3 +97,39 @@ def test_the_join_switches_where_old_and_new_windows_agree(codec):
     assert joined.shape == (2, 14)
     assert (joined[:, :6] == 0).all() and (joined[:, 9:] == 1).all()
     assert joined[0, 9] == 1, "switched before the column where the two disagree"
+
+
+@pytest.fixture(scope="module")
+def tiny_icarus(tmp_path_factory):
+    """A 3-epoch grid model of Kid Icarus (a climbing game: levels grow upward), ~15 s."""
+    import warnings
+
+    from genforge.config import LEVELS_MODEL, TrainConfig, replace
+    from genforge.train import train_levels
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return train_levels([str(KID_ICARUS)], tmp_path_factory.mktemp("icarus"),
+                            replace(LEVELS_MODEL, latent_dim=64), TrainConfig(epochs=3), command="test", quiet=True)
+
+
+@needs_vglc
+def test_climbing_levels_grow_upward_and_can_be_climbed(tiny_icarus, tmp_path):
+    from genforge.generate import sample
+
+    stats: dict = {}
+    files = sample(tiny_icarus, "levels", 1, 0, tmp_path, length=48, playable=True, stats=stats, quiet=True)
+    text = [f for f in files if f.suffix == ".txt"][0].read_text().splitlines()
+    assert len(text) == 48 and {len(r) for r in text} == {16}, "48 rows of the game's 16 columns"
+    result, problems, _, _ = check_file([f for f in files if f.suffix == ".tmj"][0])
+    assert result.playable and not problems, result.message
+    assert stats["windows_decoded_per_level"] >= 3 * 16, "at least three chained steps of candidates"
+
+
+def test_rooms_have_no_direction_to_chain_along():
+    from types import SimpleNamespace
+
+    zelda = SimpleNamespace(game=lambda label: {"name": "The Legend of Zelda", "layout": "rooms", "window": [11, 16]},
+                            shape=(11, 16))
+    with pytest.raises(GenforgeError, match="side-scrolling and climbing games"):
+        LevelChain(None, zelda, 0)
