@@ -137,7 +137,8 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
     with atomic_path(out / "decoder.onnx") as tmp:
         shutil.copyfile(bundle.file("decoder"), tmp)
     meta = bundle.meta
-    decode = LEVEL_DECODE if meta["domain"] == "levels" else "probs = 1 / (1 + np.exp(-logits))"
+    decode = LEVEL_DECODE if meta["domain"] == "levels" else \
+        "probs = 0.5 * (1 + np.tanh(logits / 2))  # the sigmoid, without overflow"
     what = "tiles" if meta["domain"] == "levels" else "notes"
     prior = bundle.prior
     written = [out / "decoder.onnx"]

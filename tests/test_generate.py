@@ -59,6 +59,10 @@ def test_sample_writes_each_level_three_ways_and_a_sheet(tiny_model, sampled):
     tilesets = [n for n in on_disk if n.startswith("tileset-super-mario-bros-") and n.endswith(".png")]
     assert len(tilesets) == 1
     assert on_disk == sorted([p.name for p in written] + tilesets), "no temp files left"
+    from genforge.atomic import FILE_MODE
+
+    # written through temporary files, yet with the mode a plain open() gives (not mkstemp's 0600)
+    assert {(out / n).stat().st_mode & 0o777 for n in on_disk} == {FILE_MODE}
     vocabulary = open_bundle(tiny_model).meta["codec"]["vocabulary"]
     rng = np.random.default_rng(5)  # the draws `--seed 5` names, through the model's fitted prior
     z = latent.to_z(rng.standard_normal((3, 8)), open_bundle(tiny_model).prior)
