@@ -181,6 +181,12 @@ def check_levels(
     raise typer.Exit(0 if check_files(files, game, png, typer.echo) else 1)
 
 
+def _print_report(lines: list[str], out: Path) -> None:
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"wrote report.json, report.md and figures to {out}")
+
+
 @evaluate_app.command("levels")
 def evaluate_levels(
     model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
@@ -202,9 +208,7 @@ def evaluate_levels(
     """
     from genforge.evaluate import evaluate_levels as run, summary_lines
 
-    for line in summary_lines(run(model, n, out, seed, data, temperature=temperature)):
-        typer.echo(line)
-    typer.echo(f"wrote report.json, report.md and figures to {out}")
+    _print_report(summary_lines(run(model, n, out, seed, data, temperature=temperature)), out)
 
 
 @evaluate_app.command("music")
@@ -234,9 +238,7 @@ def evaluate_music(
     """
     from genforge.evaluate_music import evaluate_music as run, summary_lines
 
-    for line in summary_lines(run(model, n, out, seed, data, condition, temperature)):
-        typer.echo(line)
-    typer.echo(f"wrote report.json, report.md and figures to {out}")
+    _print_report(summary_lines(run(model, n, out, seed, data, condition, temperature)), out)
 
 
 # ---------------------------------------------------------------- music
