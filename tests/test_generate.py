@@ -184,3 +184,26 @@ def test_sampling_never_imports_tensorflow(tiny_model, tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "['onnxruntime']", res.stdout
     assert (out / "level-3-001.tmj").is_file() and (out / "sheet-3.png").is_file()
+
+
+@pytest.mark.parametrize("args", [
+    ["info", "{levels}"],
+    ["interpolate", "levels", "--from-seed", "1", "--to-seed", "2", "--steps", "3", "--out", "{out}"],
+    ["sample", "levels", "-n", "2", "--length", "60", "--playable", "--out", "{out}"],
+    ["check", "{flat}", "--game", "Super Mario Bros"],
+    ["export", "{levels}", "--out", "{out}"],
+])
+def test_generation_commands_never_import_tensorflow(args, tmp_path):
+    """Every command that only generates or inspects runs on onnxruntime + numpy (fresh process)."""
+    from genforge.bundle import default_model
+
+    flat = tmp_path / "flat.txt"
+    flat.write_text("\n".join(["-" * 28] * 12 + ["X" * 28] * 2) + "\n")
+    args = [a.format(levels=default_model("levels"), out=tmp_path / "out", flat=flat) for a in args]
+    code = ("import sys\nfrom genforge.cli import main\n"
+            f"sys.argv = ['genforge'] + {args!r}\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout + res.stderr
+    assert "error" not in res.stderr, res.stderr
