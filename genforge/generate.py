@@ -162,8 +162,7 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
         return codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
 
     def write_sheet() -> Path:
-        previews = [codec.preview(a, int(i)) for a, i in zip(assets[:32], ids[:32])]
-        return write_bytes(out / f"sheet-{seed}.png", codec.sheet(previews))
+        return write_bytes(out / f"sheet-{seed}.png", codec.sheet_of(list(assets[:32]), ids[:32]))
 
     written = []
     # Two threads: PNG compression and file writes release the GIL, and they are most of the time.
@@ -207,8 +206,7 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
         written += codec.export(grid, int(ids[i]), out, f"level-{seed}-{i:03d}-len{length}", props)
     from genforge.atomic import write_bytes
 
-    written.append(write_bytes(out / f"sheet-{seed}-len{length}.png",
-                               codec.sheet([codec.preview(g, int(i)) for g, i in zip(levels[:32], ids[:32])])))
+    written.append(write_bytes(out / f"sheet-{seed}-len{length}.png", codec.sheet_of(levels[:32], ids[:32])))
     return written
 
 

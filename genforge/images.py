@@ -19,12 +19,14 @@ def png_bytes(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
 
 
 def sheet(images: list[np.ndarray], columns: int = 4, gap: int = 8, background=(255, 255, 255)) -> np.ndarray:
-    """Images (each H x W x 3, sizes may differ) in rows of `columns`, separated by `gap` pixels."""
+    """Images (each H x W x 3, sizes may differ) in rows of `columns`, separated by `gap` pixels.
+    Palette-index images (H x W) work too, with `background` a palette index."""
     columns = max(1, min(columns, len(images)))
     rows = -(-len(images) // columns)
     cell_h = max(im.shape[0] for im in images)
     cell_w = max(im.shape[1] for im in images)
-    out = np.empty((rows * cell_h + (rows - 1) * gap, columns * cell_w + (columns - 1) * gap, 3), np.uint8)
+    out = np.empty((rows * cell_h + (rows - 1) * gap, columns * cell_w + (columns - 1) * gap, *images[0].shape[2:]),
+                   np.uint8)
     out[:] = background
     for i, im in enumerate(images):
         r, c = divmod(i, columns)

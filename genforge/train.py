@@ -212,8 +212,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     metrics["onnx_max_abs_diff"] = float(np.abs(onnx_logits - decode_logits(model, z[:64],
                                                                            latent.one_hot(ids[:64], n_labels))).max())
 
-    sheet = [codec.preview(s, i if n_labels else -1) for s, i in zip(samples[:16], ids[:16])]
-    write_bytes(out / "samples.png", codec.sheet(sheet))
+    write_bytes(out / "samples.png", codec.sheet_of(list(samples[:16]), ids[:16] if n_labels else [-1] * 16))
     write_prior(out, prior)
     write_meta(out, {
         "domain": codec.domain, "likelihood": codec.likelihood, "shape": list(codec.grid_shape),

@@ -1580,6 +1580,9 @@ class MusicCodec:
     def sheet(self, previews: list[np.ndarray]) -> bytes:
         return png_bytes(_sheet(previews, columns=4))
 
+    def sheet_of(self, grids: list[np.ndarray], label_ids) -> bytes:
+        return self.sheet([self.preview(g, int(i)) for g, i in zip(grids, label_ids)])
+
     def export(self, grid: np.ndarray, label_id: int, out_dir: Path, stem: str, properties: dict) -> list[Path]:
         """Write a window as MIDI (.mid), a piano-roll image (.png) and audio (.wav)."""
         from genforge.atomic import write_bytes
