@@ -56,14 +56,16 @@ def markdown(r: dict) -> str:
     rep, p, long = r["report"], r["playable_100"], r["length_200"]
     lines = [SECTION, "",
              f"Measured by `python benchmarks/level_samples.py` ({r['n']} unfiltered samples from the fitted prior, "
-             "seed 0, calibrated decoding; the held-out levels are whole levels never trained on, cut into windows "
-             "the same way).", ""]
+             "seed 0, as `sample levels` writes them: calibrated decoding, broken structures mended; the held-out "
+             "levels are whole levels never trained on, cut into windows the same way).", ""]
     for game, e in rep["games"].items():
         lines += [f"### {game}", "", "| measure | samples | held-out real | training |", "|---|---|---|---|",
                   f"| playable share | {e['playable']['samples']} | {e['playable']['held_out']} | "
                   f"{e['playable']['training']} |",
                   f"| broken-structure share | {e['broken_structures']['samples']} | "
                   f"{e['broken_structures']['held_out']} | {e['broken_structures']['training']} |",
+                  f"| broken-structure share of the raw decoder output, before mending | "
+                  f"{e.get('raw_decoder', {}).get('broken_structures')} | | |",
                   f"| tile-pattern KL 2x2, training ‖ set / set ‖ training | "
                   f"{e['kl_2x2']['samples']['training_vs_set']} / {e['kl_2x2']['samples']['set_vs_training']} | "
                   f"{e['kl_2x2']['held_out']['training_vs_set']} / {e['kl_2x2']['held_out']['set_vs_training']} | 0 |",

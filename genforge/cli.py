@@ -104,6 +104,8 @@ def sample_levels(
                                   "them, then fresh draws)."),
     length: Optional[int] = typer.Option(None, "--length", help="Whole levels this many tiles long (columns; rows "
                                          "for climbing games), chained from windows that join without seams."),
+    raw: bool = typer.Option(False, "--raw", help="The decoder's raw output: broken pipes and cannons are left as "
+                             "they are instead of mended (not with --playable or --length)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Sample levels as Tiled maps (.tmj), VGLC text and PNG previews.
@@ -121,8 +123,10 @@ def sample_levels(
     from genforge.generate import sample
 
     stats: dict = {}
+    if raw and (playable or length):
+        raise GenforgeError("--raw cannot go with --playable or --length: those guarantee whole structures")
     _report(sample(model, "levels", n, seed, out, condition, temperature, quiet, playable=playable, stats=stats,
-                   length=length), f"{n} levels" + (f" of {length}" if length else ""))
+                   length=length, repair=not raw), f"{n} levels" + (f" of {length}" if length else ""))
     if length:
         typer.echo(f"chained: {stats['windows_decoded_per_level']:.0f} windows decoded per level, "
                    f"{stats['restarts_per_level']:.2f} restarts per level")

@@ -6,7 +6,9 @@ cut into windows the same way), each against the training windows, so a number a
 reference beside it:
 
   playable          share of windows the game's checker passes (genforge.domains.playability)
-  broken            share of windows holding a broken multi-tile structure (cut pipe, floating cannon)
+  broken            share of windows holding a broken multi-tile structure (cut pipe, floating cannon);
+                    samples are measured as `sample levels` writes them (structures mended, see
+                    Checker.repair), and `raw_decoder` gives the share before mending
   novelty           Hamming distance (share of differing cells) of each window to its nearest training window
   diversity         mean pairwise Hamming distance between windows (held-out: a random subset as large as
                     the samples, at most `n`)
@@ -304,12 +306,17 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
     names = [g["name"] for g in codec.games]
 
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
-    indices = codec.from_logits(runtime.decode(bundle, z, ids), np.random.default_rng([seed, 1]), temperature)
+    logits = runtime.decode(bundle, z, ids)
+    raw = codec.from_logits(logits, np.random.default_rng([seed, 1]), temperature)
+    indices = codec.repair(raw, logits, ids)  # what `sample levels` writes
     game_of = np.maximum(ids, 0)
-    samples = {name: to_chars(np.stack([codec.native(indices[i], int(ids[i])) for i in np.nonzero(game_of == g)[0]])
-                              if np.any(game_of == g) else np.zeros((0, *codec.games[g]["window"]), int),
-                              codec.vocabulary)
-               for g, name in enumerate(names)}
+    def per_game(grids):
+        return {name: to_chars(np.stack([codec.native(grids[i], int(ids[i])) for i in np.nonzero(game_of == g)[0]])
+                               if np.any(game_of == g) else np.zeros((0, *codec.games[g]["window"]), int),
+                               codec.vocabulary)
+                for g, name in enumerate(names)}
+
+    samples, raw_samples = per_game(indices), per_game(raw)
 
     rng = np.random.default_rng([seed, 2])
     report = {"model": _model_name(bundle), "genforge_version": __version__, "n": n, "seed": seed,
@@ -333,6 +340,9 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
         broken = {k: checker.broken(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
         entry["playable"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in playable.items()}
         entry["broken_structures"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in broken.items()}
+        if len(raw_samples[name]):  # the decoder's own output, before its broken structures were mended
+            entry["raw_decoder"] = {"playable": round(float(checker.playable(raw_samples[name]).mean()), 4),
+                                    "broken_structures": round(float(checker.broken(raw_samples[name]).mean()), 4)}
         diverse_held = idx["held_out"][rng.permutation(len(idx["held_out"]))[:max(2, min(n, 1000))]]
         novelty = {k: hamming_nearest(idx[k], idx["training"]) for k in ("samples", "held_out")}
         entry["novelty"] = {k: {**_summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
@@ -519,6 +529,8 @@ def _markdown(report: dict) -> str:
                   f"{_fmt(e['playable']['training'])} |",
                   f"| broken-structure share | {_fmt(e['broken_structures']['samples'])} | "
                   f"{_fmt(e['broken_structures']['held_out'])} | {_fmt(e['broken_structures']['training'])} |",
+                  f"| broken-structure share of the raw decoder output (before repair) | "
+                  f"{_fmt(e.get('raw_decoder', {}).get('broken_structures'))} | - | - |",
                   f"| novelty: mean Hamming to nearest training window | {_fmt(e['novelty']['samples']['mean'])} | "
                   f"{_fmt(e['novelty']['held_out']['mean'])} | - |",
                   f"| share identical to a training window | {_fmt(e['novelty']['samples']['share_identical'])} | "
@@ -577,7 +589,8 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"  playable           samples {_fmt(p['samples'])}  held-out {_fmt(p['held_out'])}  "
                      f"training {_fmt(p['training'])}")
         lines.append(f"  broken structures  samples {_fmt(b['samples'])}  held-out {_fmt(b['held_out'])}  "
-                     f"training {_fmt(b['training'])}")
+                     f"training {_fmt(b['training'])}  (raw decoder output: "
+                     f"{_fmt(e.get('raw_decoder', {}).get('broken_structures'))})")
         lines.append(f"  novelty            samples {_fmt(e['novelty']['samples']['mean'])}  "
                      f"held-out {_fmt(e['novelty']['held_out']['mean'])}")
         lines.append(f"  diversity          samples {_fmt(e['diversity']['samples'])}  "

@@ -112,7 +112,7 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
         sigma = 0.15 * np.maximum(tries[pending] - FRESH_TRIES, 0)  # 0 for a fresh draw: the draw itself
         step = latent.to_z(latent.sample_u(rng, len(pending), dim), prior) - origin  # prior-shaped noise
         candidates = (centre[pending] + sigma[:, None] * step).astype(np.float32)
-        decoded = codec.from_logits(runtime.decode(bundle, candidates, ids[pending], net), tile_rng, temperature)
+        decoded = runtime.decode_assets(bundle, codec, candidates, ids[pending], tile_rng, temperature, net)
         good = passes(decoded, ids[pending])
         attempts[pending] += 1
         z[pending[good]], assets[pending[good]] = candidates[good], decoded[good]
@@ -126,7 +126,8 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
 def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | Path,
            condition: str | None = None, temperature: float = 0.0, quiet: bool = False,
            attributes: dict[str, float] | None = None, require: dict | None = None,
-           playable: bool = False, stats: dict | None = None, length: int | None = None) -> list[Path]:
+           playable: bool = False, stats: dict | None = None, length: int | None = None,
+           repair: bool = True) -> list[Path]:
     """Draw `n` latents with `seed`, decode them, export each asset; returns the written files.
 
     `attributes`: name -> amount, pushes every latent along the model's attribute vectors.
@@ -134,7 +135,9 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
     `playable`: levels only; every exported level passes the playability checker (see
     `make_playable`); `stats`, if given, receives the attempts per accepted level.
     `length`: levels only; whole levels this many tiles along the direction of play, chained from
-    windows (genforge.domains.level_chain), instead of single windows."""
+    windows (genforge.domains.level_chain), instead of single windows.
+    `repair`: levels only; False exports the decoder's raw output, broken structures and all
+    (see runtime.decode_assets); --playable and --length always mend them."""
     if temperature < 0 or temperature > 10:
         raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
     bundle = load(model, domain)
@@ -144,8 +147,7 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
         return _sample_long(bundle, codec, n, seed, out, condition, temperature, quiet, playable, stats, length)
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
     z = push_attributes(bundle, z, attributes)
-    logits = runtime.decode(bundle, z, ids)
-    assets = codec.from_logits(logits, np.random.default_rng([seed, 1]), temperature)
+    assets = runtime.decode_assets(bundle, codec, z, ids, np.random.default_rng([seed, 1]), temperature, repair=repair)
     attempts = None
     if playable:
         z, assets, attempts = make_playable(bundle, codec, z, ids, assets, seed, temperature, attributes)
@@ -236,7 +238,7 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
     zs = latent.to_z(latent.path(ends[0], ends[1], steps, spherical), prior)
     ids = np.full(steps, label)
     # A real asset's end is reproduced as the decoder reconstructs it; calibration is for prior draws.
-    assets = codec.from_logits(runtime.decode(bundle, zs, ids, calibrated=from_file is None and to_file is None))
+    assets = runtime.decode_assets(bundle, codec, zs, ids, calibrated=from_file is None and to_file is None)
     out = Path(out)
     written = []
     for i in range(steps):

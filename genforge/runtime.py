@@ -80,6 +80,19 @@ def decode(bundle: Bundle, z: np.ndarray, label_ids: np.ndarray, net: OnnxNet | 
     return calibrate.apply_bias(logits, bundle.logit_bias, label_ids) if calibrated else logits
 
 
+def decode_assets(bundle: Bundle, codec, z: np.ndarray, label_ids: np.ndarray, rng: np.random.Generator | None = None,
+                  temperature: float = 0.0, net: OnnxNet | None = None, calibrated: bool = True,
+                  repair: bool = True) -> np.ndarray:
+    """Latents -> the codec's assets, as generation writes them: decoded (argmax, or drawn at a
+    temperature), then, for codecs that can (levels), with broken multi-tile structures mended
+    the way the decoder finds most likely (`repair`; False gives the decoder's raw output)."""
+    logits = decode(bundle, z, label_ids, net, calibrated)
+    assets = codec.from_logits(logits, rng, temperature)
+    if repair and hasattr(codec, "repair"):
+        assets = codec.repair(assets, logits, label_ids)
+    return assets
+
+
 def encode(bundle: Bundle, grids: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
     """Latent means of real grids (N, H, W, C)."""
     mean, _ = encoder(bundle)(grids, latent.one_hot(np.maximum(label_ids, 0), len(bundle.labels)))

@@ -34,13 +34,14 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def _reconstruction(model: Path, level: Path) -> list[str]:
-    """What the model makes of a real level's first window: encode to the mean, decode, argmax."""
+    """What the model makes of a real level's first window: encode to the mean, decode (argmax,
+    uncalibrated: a real level is reconstructed, not sampled), mend broken structures."""
     bundle = open_bundle(model, "levels")
     codec = codec_for(bundle.meta)
     window = codec.read_window(level, -1)
     z = runtime.encode(bundle, codec.to_onehot(window)[None], np.array([-1]))
-    logits = runtime.decode(bundle, z, np.array([-1]), calibrated=False)
-    chars = to_chars(codec.native(codec.from_logits(logits)[0], -1), codec.vocabulary)
+    tiles = runtime.decode_assets(bundle, codec, z, np.array([-1]), calibrated=False)
+    chars = to_chars(codec.native(tiles[0], -1), codec.vocabulary)
     return ["".join(r) for r in chars]
 
 

@@ -282,6 +282,68 @@ def test_batch_verdicts_match_single_checks_on_real_windows():
     assert c.playable(wins[pick]).tolist() == [c.check(w).playable for w in wins[pick]]
 
 
+# ---------------------------------------------------------------- structure repair
+
+VOCAB = "-X<>[]Bb"
+
+
+def log_probs_favouring(g: np.ndarray, bias: dict[str, float] | None = None) -> np.ndarray:
+    """Log-probabilities that put 0.9 on each cell's present tile, plus optional shifts per tile."""
+    p = np.full((*g.shape, len(VOCAB)), 0.1 / (len(VOCAB) - 1))
+    for i, ch in enumerate(VOCAB):
+        p[..., i][g == ch] = 0.9
+    logp = np.log(p)
+    for ch, b in (bias or {}).items():
+        logp[..., VOCAB.index(ch)] += b
+    return logp
+
+
+def test_repair_removes_a_lone_pipe_piece_when_the_decoder_backs_nothing_more():
+    g = grid(["-" * 12] * 11 + ["-----<------"] + ["X" * 12] * 2)   # a '<' without its '>' or body
+    c = mario()
+    assert c.structure_problems(g)
+    fixed = c.repair(g, log_probs_favouring(g), VOCAB)
+    assert not c.structure_problems(fixed) and "<" not in "".join(fixed.ravel())
+    assert (fixed[-2:] == "X").all(), "the ground stays"
+
+
+def test_repair_completes_a_pipe_the_decoder_half_believes_in():
+    rows = ["-" * 12] * 8 + ["-----<>-----", "-----[------", "-----[------", "------------"] + ["X" * 12] * 2
+    g = grid(rows)   # a mouth over a one-sided body that stops short of the ground
+    c = mario()
+    logp = log_probs_favouring(g)
+    logp[9:12, 6, VOCAB.index("]")] = np.log(0.45)                  # the decoder's second choice: ']'
+    logp[11, 5, VOCAB.index("[")] = np.log(0.45)
+    fixed = c.repair(g, logp, VOCAB)
+    assert not c.structure_problems(fixed)
+    assert ["".join(r[5:7]) for r in fixed[8:12]] == ["<>", "[]", "[]", "[]"], "a whole pipe down to the ground"
+
+
+def test_repair_leaves_whole_levels_alone():
+    g = grid(["-" * 12] * 10 + ["-----<>-----", "-----[]-----"] + ["X" * 12] * 2)
+    c = mario()
+    assert not c.structure_problems(g)
+    assert (c.repair(g, log_probs_favouring(g), VOCAB) == g).all()
+
+
+def test_sampled_levels_have_whole_structures_unless_raw_is_asked(monkeypatch, capsys, tmp_path):
+    from genforge.bundle import default_model, open_bundle
+    from genforge.domains import codec_for
+
+    codec = codec_for(open_bundle(default_model("levels")).meta)
+    broken = {}
+    for name, extra in (("mended", []), ("raw", ["--raw"])):
+        out = tmp_path / name
+        assert run_main(monkeypatch, capsys, "sample", "levels", "-n", "40", "--seed", "2", *extra,
+                        "--out", out).returncode == 0
+        broken[name] = 0
+        for txt in sorted(out.glob("*.txt")):
+            props = {p["name"]: p["value"] for p in json.loads(txt.with_suffix(".tmj").read_text())["properties"]}
+            g = np.array([list(r) for r in txt.read_text().splitlines()])
+            broken[name] += bool(codec.checker(codec.labels.index(props["game"])).structure_problems(g))
+    assert broken["mended"] == 0 and broken["raw"] >= 4, broken   # about a third of raw windows break one
+
+
 @needs_vglc
 def test_structure_check_flags_only_the_corpus_transcription_errors():
     found = {}
@@ -413,14 +475,14 @@ def test_evaluate_writes_every_figure_for_samples_and_held_out(monkeypatch, caps
 # ---------------------------------------------------------------- sample levels --playable
 
 def test_playable_sampling_replaces_only_the_rejected_levels(monkeypatch, capsys, tmp_path):
-    """The bundled default model: --playable keeps every unfiltered level that is playable with
-    its structures whole, and replaces exactly the others with levels that are."""
+    """The bundled default model: --playable keeps every unfiltered (mended) level that is playable
+    with its structures whole, and replaces exactly the others with levels that are."""
     from genforge.bundle import default_model, open_bundle
     from genforge.domains import codec_for
 
     codec = codec_for(open_bundle(default_model("levels")).meta)
     plain, kept = tmp_path / "plain", tmp_path / "playable"
-    n = 16
+    n = 40  # about 5% of mended samples are unplayable
     assert run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--out", plain).returncode == 0
     res = run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--playable", "--out", kept)
     assert res.returncode == 0 and "attempts per accepted level" in res.stdout
@@ -433,7 +495,7 @@ def test_playable_sampling_replaces_only_the_rejected_levels(monkeypatch, capsys
         return bool(checker.playable(grid[None])[0]) and not checker.structure_problems(grid), props
 
     rejected = [i for i in range(n) if not verdict(plain, i)[0]]
-    assert rejected, "seed 1 draws some unplayable or broken levels: the test needs one to replace"
+    assert rejected, "seed 1 draws some unplayable levels: the test needs one to replace"
     assert run_main(monkeypatch, capsys, "check", *sorted(kept.glob("*.tmj"))).returncode == 0
     for i in range(n):
         ok, props = verdict(kept, i)

@@ -85,8 +85,8 @@ class LevelChain:
     def _decode(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Latents -> strips of tile indices in the game's native size across the direction of play."""
         ids = np.full(len(z), self.label)
-        tiles = self.codec.from_logits(runtime.decode(self.bundle, z.astype(np.float32), ids, self.net), rng,
-                                       self.temperature)
+        tiles = runtime.decode_assets(self.bundle, self.codec, z.astype(np.float32), ids, rng, self.temperature,
+                                      self.net)
         return to_strip(np.stack([self.codec.native(t, self.label) for t in tiles]), self.layout)
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -630,6 +630,24 @@ class LevelCodec:
                                                         room=tuple(g["window"]))
         return self._checkers[label_id]
 
+    def repair(self, indices: np.ndarray, logits: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
+        """Levels (N, H, W) with every broken multi-tile structure mended (Checker.repair, guided
+        by the decoder's `logits`); levels with nothing broken come back as they were."""
+        from genforge.core.latent import softmax
+
+        out = np.array(indices, copy=True)
+        rows = self.shape[0]
+        for lab in np.unique(label_ids):
+            checker = self.checker(int(lab))
+            h, w = self.game(int(lab))["window"]
+            sel = np.nonzero(label_ids == lab)[0]
+            chars = to_chars(out[sel, rows - h:, :w], self.vocabulary)
+            for j in np.nonzero(checker.broken(chars))[0]:
+                log_probs = np.log(softmax(logits[sel[j], rows - h:, :w]) + 1e-12)
+                fixed = checker.repair(chars[j], log_probs, self.vocabulary)
+                out[sel[j], rows - h:, :w] = to_indices(fixed, self.vocabulary)
+        return out
+
     def calibrated_classes(self, label_id: int) -> np.ndarray:
         """Tiles whose sampled frequency calibrated decoding matches to the corpus's: all but the
         tiles of multi-tile structures (pushed to appear more, pipe parts mostly come out broken)."""

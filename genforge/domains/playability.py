@@ -576,6 +576,75 @@ class Checker:
         return [(top, x, f"{name}: {s['mouth'][0]!r} in the middle of a column")]
 
 
+    # ---- repair
+    def repair(self, grid: np.ndarray, log_probs: np.ndarray, vocabulary: str) -> np.ndarray:
+        """Make every multi-tile structure of a decoded grid whole, the way the decoder finds most
+        likely: each broken piece (a half pipe, a pipe body without its top, a floating cannon) is
+        either removed (each of its cells becomes its most likely other tile) or completed into a
+        whole upright object (mouth on top, body down to the ground beneath), whichever costs
+        the least log-probability under `log_probs` (H, W, len(vocabulary)). Returns the repaired
+        grid of tile characters; a grid with nothing broken comes back unchanged."""
+        grid = np.array(grid, copy=True)
+        if not self.structures:
+            return grid
+        parts = sorted({ch for s in self.structures for ch in s["mouth"] + s["body"]} & set(vocabulary))
+        part_index = [vocabulary.index(ch) for ch in parts]
+        others = np.array(log_probs, np.float64, copy=True)
+        others[..., part_index] = -np.inf
+        best_other = np.array(list(vocabulary))[others.argmax(-1)]  # most likely tile that is no part
+        index = {ch: i for i, ch in enumerate(vocabulary)}
+        ground = {c for c, t in self.legend.tiles.items() if "solid" in t} - set(parts)  # what objects stand on
+
+        def cost(changes: dict) -> float:
+            return sum(log_probs[y, x, index[grid[y, x]]] - log_probs[y, x, index[ch]] for (y, x), ch in changes.items()
+                       if grid[y, x] in index)
+
+        for _ in range(4):
+            problems = self.structure_problems(grid)
+            if not problems:
+                return grid
+            labels = _components(np.isin(grid, parts))
+            for piece in sorted({int(labels[y, x]) for y, x, _ in problems} - {0}):
+                cells = list(zip(*np.nonzero(labels == piece)))
+                remove = {(y, x): best_other[y, x] for y, x in cells}
+                options = [remove] + self._completions(grid, cells, ground, remove)
+                for (y, x), ch in min(options, key=cost).items():
+                    grid[y, x] = ch
+        # what four rounds could not mend goes: structure tiles of every piece still broken
+        labels = _components(np.isin(grid, parts))
+        for piece in {int(labels[y, x]) for y, x, _ in self.structure_problems(grid)} - {0}:
+            for y, x in zip(*np.nonzero(labels == piece)):
+                grid[y, x] = best_other[y, x]
+        return grid
+
+    def _completions(self, grid: np.ndarray, cells: list, ground: set, remove: dict) -> list[dict]:
+        """Whole upright objects through a broken piece: for each structure and left column the
+        piece implies, the mouth on the piece's top row and the body down to the ground."""
+        h, w = grid.shape
+        out = []
+        top = min(y for y, _ in cells)
+        for s in self.structures:
+            k = len(s["mouth"])
+            lefts = set()
+            for y, x in cells:
+                for row in (s["mouth"], s["body"]):
+                    if grid[y, x] in row:
+                        lefts.add(x - row.index(grid[y, x]))
+            for x0 in sorted(lefts):
+                if x0 < 0 or x0 + k > w:
+                    continue
+                bottom = top + 1
+                while bottom < h and not any(grid[bottom, x0 + j] in ground for j in range(k)):
+                    bottom += 1
+                change = {cell: ch for cell, ch in remove.items() if not x0 <= cell[1] < x0 + k}
+                for j in range(k):
+                    change[(top, x0 + j)] = s["mouth"][j]
+                    for y in range(top + 1, bottom):
+                        change[(y, x0 + j)] = s["body"][j]
+                out.append(change)
+        return out
+
+
 # ---------------------------------------------------------------- pictures
 
 def draw_check(grid: np.ndarray, legend: TileLegend, result: CheckResult,
