@@ -200,19 +200,23 @@ def evaluate_levels(
                                               "ones its training command names). Repeat per game."),
     seed: int = typer.Option(0, help="Same seed, same samples."),
     temperature: float = typer.Option(0.0, help="Decode as `sample levels` would at this temperature."),
+    latent_map: str = typer.Option("pca", "--map", help="2-D map of the latent codes: pca (all of them) or tsne "
+                                   "(t-SNE of up to 1,200, about 10 s)."),
 ):
     """Playability, structures, novelty, diversity, tile-pattern KL, per-window statistics, expressive
-    range and a PCA map of samples, each beside the same figure for the held-out real levels.
+    range and a PCA (or t-SNE) map of samples, each beside the same figure for the held-out real levels.
 
     Examples:
 
       genforge evaluate levels -n 1000 --out outputs/eval/default
 
       genforge evaluate levels --model outputs/runs/smb -n 1000 --out outputs/eval/smb
+
+      genforge evaluate levels -n 500 --map tsne --out outputs/eval/tsne
     """
     from genforge.evaluate import evaluate_levels as run, summary_lines
 
-    _print_report(summary_lines(run(model, n, out, seed, data, temperature=temperature)), out)
+    _print_report(summary_lines(run(model, n, out, seed, data, temperature=temperature, latent_map=latent_map)), out)
 
 
 @evaluate_app.command("music")

@@ -21,7 +21,8 @@ reference beside it:
                     leniency = -(enemy tiles + solid hazard tiles + gap columns) / columns
   expressive range  density vs leniency, the set's 2-D histogram over the training corpus's (PNG)
   PCA map           training codes (encoder means) projected on their first two principal axes, coloured by
-                    label, with the samples' latents and the held-out windows' codes over them (PNG)
+                    label, with the samples' latents and the held-out windows' codes over them (PNG);
+                    `latent_map="tsne"`: a t-SNE map of the three sets instead (tsne.png)
 
 Per label (game) and pooled. Writes report.json, report.md, expressive_range.png, pca.png,
 stats.png and checks.png (samples with their path or where they fail), each atomically.
@@ -42,6 +43,7 @@ from genforge.errors import GenforgeError
 from genforge.images import png_bytes, sheet
 
 SETS = ("samples", "held_out", "training")
+MAPS = ("pca", "tsne")
 COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
 
 
@@ -238,8 +240,9 @@ def _heat_panel(title: str, bg: tuple[np.ndarray, np.ndarray], fg: tuple[np.ndar
     return np.asarray(img)
 
 
-def _scatter_panel(title: str, bg: list[tuple[np.ndarray, tuple]], fg: list[tuple[np.ndarray, tuple]], xr, yr):
-    img, draw, to_pixel, _ = _panel(title, "PC 1", "PC 2", xr, yr)
+def _scatter_panel(title: str, bg: list[tuple[np.ndarray, tuple]], fg: list[tuple[np.ndarray, tuple]], xr, yr,
+                   axis: str = "PC"):
+    img, draw, to_pixel, _ = _panel(title, f"{axis} 1", f"{axis} 2", xr, yr)
     for points, rgb, r in [(p, tuple(int(255 - 0.35 * (255 - c)) for c in rgb), 1) for p, rgb in bg] + \
                           [(p, rgb, 2) for p, rgb in fg]:
         xs, ys = to_pixel(points[:, 0], points[:, 1])
@@ -292,12 +295,16 @@ def _with_legend(panels: np.ndarray, items) -> np.ndarray:
 
 def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int = 0,
                     data: list[str | Path] | None = None, condition: str | None = None,
-                    temperature: float = 0.0) -> dict:
+                    temperature: float = 0.0, latent_map: str = "pca") -> dict:
     """Sample `n` windows, measure them and the held-out real windows against the training
-    windows; write report.json, report.md and the figures under `out`; return the report."""
+    windows; write report.json, report.md and the figures under `out`; return the report.
+    `latent_map`: "pca" (all codes on the training codes' first two principal axes) or "tsne"
+    (a t-SNE map of up to 800 training codes, 200 samples and 200 held-out codes together)."""
     from genforge.generate import _model_name, load
 
     runtime.check_count(n, "-n", 20_000)
+    if latent_map not in MAPS:
+        raise GenforgeError(f"unknown --map {latent_map!r}; choose from {', '.join(MAPS)}")
     if not 0 <= temperature <= 10:
         raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
     bundle = load(model, "levels")
@@ -374,7 +381,8 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
     if len(names) > 1:
         report["pooled"] = _pooled(report["games"], stats_by_game)
     out = Path(out)
-    figures = _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out)
+    figures = _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out, latent_map,
+                       seed)
     report["figures"] = figures
     write_json(out / "report.json", report)
     write_text(out / "report.md", _markdown(report))
@@ -408,7 +416,8 @@ def _pooled(games: dict, stats_by_game: dict) -> dict:
     return out
 
 
-def _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out: Path) -> list[str]:
+def _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out: Path,
+             latent_map: str = "pca", seed: int = 0) -> list[str]:
     written = []
     # Expressive range: per game, samples over the corpus | held-out over the corpus.
     rows = []
@@ -471,27 +480,37 @@ def _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, c
                 lab.append(np.full(len(wins), g))
         if codes:
             codes, labels = np.concatenate(codes), np.concatenate(labels)
-            mean = codes.mean(0)
-            _, _, vt = np.linalg.svd(codes - mean, full_matrices=False)
-            axes = vt[:2].T
-            proj = (codes - mean) @ axes
-            sample_proj = (z - mean) @ axes
-            held_proj = (np.concatenate(held_codes) - mean) @ axes if held_codes else np.zeros((0, 2))
+            held = np.concatenate(held_codes) if held_codes else np.zeros((0, codes.shape[1]))
             held_labels = np.concatenate(held_labels) if held_labels else np.zeros(0, int)
+            sample_games, axis = game_of, "PC"
+            if latent_map == "tsne":  # non-parametric: the three sets are embedded together, subsampled
+                from genforge.core.tsne import tsne
+
+                rng = np.random.default_rng([seed, 9])
+                ti, si, hi = (rng.permutation(len(a))[:k] for a, k in ((codes, 800), (z, 200), (held, 200)))
+                joint = tsne(np.concatenate([codes[ti], z[si], held[hi]]), seed=seed)
+                proj, sample_proj, held_proj = np.split(joint, [len(ti), len(ti) + len(si)])
+                labels, sample_games, held_labels = labels[ti], game_of[si], held_labels[hi]
+                axis = "t-SNE"
+            else:
+                mean = codes.mean(0)
+                _, _, vt = np.linalg.svd(codes - mean, full_matrices=False)
+                axes = vt[:2].T
+                proj, sample_proj, held_proj = (codes - mean) @ axes, (z - mean) @ axes, (held - mean) @ axes
             xr, yr = _range(proj[:, 0], sample_proj[:, 0], held_proj[:, 0]), \
                 _range(proj[:, 1], sample_proj[:, 1], held_proj[:, 1])
             bg = [(proj[labels == g], COLOURS[g % len(COLOURS)]) for g in range(len(names))]
             dark = lambda rgb: tuple(int(c * 0.55) for c in rgb)  # noqa: E731
             left = _scatter_panel("samples (latents) over training codes", bg,
-                                  [(sample_proj[game_of == g], dark(COLOURS[g % len(COLOURS)]))
-                                   for g in range(len(names))], xr, yr)
+                                  [(sample_proj[sample_games == g], dark(COLOURS[g % len(COLOURS)]))
+                                   for g in range(len(names))], xr, yr, axis)
             right = _scatter_panel("held-out codes over training codes", bg,
                                    [(held_proj[held_labels == g], dark(COLOURS[g % len(COLOURS)]))
-                                    for g in range(len(names))], xr, yr)
+                                    for g in range(len(names))], xr, yr, axis)
             items = [(f"{nm[:28]}", COLOURS[g % len(COLOURS)]) for g, nm in enumerate(names)] + \
                 [("(dark: samples / held-out)", (60, 60, 60))]
             image = _with_legend(np.concatenate([left, right], 1), items)
-            written.append(write_bytes(out / "pca.png", png_bytes(image)).name)
+            written.append(write_bytes(out / f"{latent_map}.png", png_bytes(image)).name)
 
     # A few samples with their check drawn: the path, or where they fail.
     previews = []

@@ -470,6 +470,24 @@ def test_evaluate_writes_every_figure_for_samples_and_held_out(monkeypatch, caps
     md = (out / "report.md").read_text()
     assert "| playable share |" in md and "held-out" in md
     assert not list(out.glob(".*.tmp"))
+    # the raw decoder output is measured too, beside what `sample levels` writes (structures mended)
+    assert e["broken_structures"]["samples"] == 0 and 0 <= e["raw_decoder"]["broken_structures"] <= 1
+    assert "raw decoder output" in md
+
+
+@needs_vglc
+def test_evaluate_draws_a_tsne_map_on_request(monkeypatch, capsys, tiny_model, tmp_path):
+    out = tmp_path / "eval"
+    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "16", "--out", out,
+                   "--data", SMB, "--map", "tsne")
+    assert res.returncode == 0, res.stderr
+    assert "tsne.png" in json.loads((out / "report.json").read_text())["figures"]
+    assert not (out / "pca.png").exists()
+    with Image.open(out / "tsne.png") as im:
+        assert im.size[0] > 300
+    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "4", "--out",
+                   tmp_path / "other", "--data", SMB, "--map", "umap")
+    assert res.returncode == 2 and "unknown --map 'umap'" in res.stderr
 
 
 # ---------------------------------------------------------------- sample levels --playable
