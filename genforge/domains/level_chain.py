@@ -127,8 +127,9 @@ class LevelChain:
         grids = np.stack([from_strip(s, self.layout) for s in strips])
         return self.checker.playable(_chars(grids, self.codec.vocabulary))
 
-    def _start(self, rng: np.random.Generator, playable: bool) -> tuple[np.ndarray, np.ndarray]:
-        for _ in range(MAX_STEP_ROUNDS):
+    def _start(self, rng: np.random.Generator, playable: bool) -> tuple[np.ndarray, np.ndarray, int]:
+        """The first window: latent, strip, and how many candidates were decoded to find it."""
+        for round_ in range(1, MAX_STEP_ROUNDS + 1):
             z = self._draw(rng, CANDIDATES)
             strips = self._decode(z, rng)
             ok = np.array([not self._broken_after(s, 0) for s in strips])
@@ -136,7 +137,7 @@ class LevelChain:
                 ok &= self._playable(list(strips))
             if ok.any():
                 i = int(np.argmax(ok))
-                return z[i], strips[i]
+                return z[i], strips[i], round_ * CANDIDATES
         raise GenforgeError("--length: no acceptable first window found; this model rarely makes whole levels")
 
     # ---- the chain
@@ -147,8 +148,8 @@ class LevelChain:
                                 f"got {length}")
         decoded = 0
         for restart in range(MAX_RESTARTS + 1):
-            z, level = self._start(rng, playable)
-            decoded += CANDIDATES
+            z, level, tried = self._start(rng, playable)
+            decoded += tried
             start = 0  # where the last window begins along the strip
             stuck = False
             while level.shape[-1] < length and not stuck:
