@@ -58,7 +58,8 @@ def run(name: str) -> dict:
     return {"name": name, "changes": {k: list(v) if isinstance(v, tuple) else v for k, v in CONFIGS[name].items()},
             "epochs": bundle.meta["history"]["epochs_run"], "wall_seconds": round(wall, 1),
             "test_smb_accuracy": round(smb["accuracy"], 4), "test_smb_non_empty": round(smb["accuracy_non_empty"], 4),
-            "test_accuracy": round(m["test"]["accuracy"], 4), "test_non_empty": round(m["test"]["accuracy_non_empty"], 4),
+            "test_accuracy": round(m["test"]["accuracy"], 4),
+            "test_non_empty": round(m["test"]["accuracy_non_empty"], 4),
             "decoder_windows_per_second_b1024": round(throughput(net, z, labels, repeats=7, budget=3.0))}
 
 

@@ -501,7 +501,8 @@ def test_playable_sampling_replaces_only_the_rejected_levels(monkeypatch, capsys
     codec = codec_for(open_bundle(default_model("levels")).meta)
     plain, kept = tmp_path / "plain", tmp_path / "playable"
     n = 40  # about 5% of mended samples are unplayable
-    assert run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--out", plain).returncode == 0
+    res = run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--out", plain)
+    assert res.returncode == 0
     res = run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--playable", "--out", kept)
     assert res.returncode == 0 and "attempts per accepted level" in res.stdout
 

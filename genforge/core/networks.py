@@ -115,8 +115,8 @@ def build_decoder(shape: tuple[int, int, int], n_labels: int, config: ModelConfi
         x = layers.Dense(hb * wb * filters[-1], activation="relu")(x)
         x = layers.Reshape((hb, wb, filters[-1]))(x)
     for i, f in enumerate(reversed(filters)):
-        x = layers.Conv2DTranspose(f, tuple(config.up_kernel or config.kernel), strides=2, padding="same", activation="relu",
-                                   name=f"up{i}")(x)
+        x = layers.Conv2DTranspose(f, tuple(config.up_kernel or config.kernel), strides=2, padding="same",
+                                   activation="relu", name=f"up{i}")(x)
     # Upsampling overshoots odd sizes (14 -> 7 -> 4 -> 8 -> 16): crop back to the grid.
     up_h, up_w = hb * 2 ** len(filters), wb * 2 ** len(filters)
     x = layers.Cropping2D(((0, up_h - h), (0, up_w - w)))(x)

@@ -595,9 +595,9 @@ class Checker:
         index = {ch: i for i, ch in enumerate(vocabulary)}
         ground = {c for c, t in self.legend.tiles.items() if "solid" in t} - set(parts)  # what objects stand on
 
-        def cost(changes: dict) -> float:
-            return sum(log_probs[y, x, index[grid[y, x]]] - log_probs[y, x, index[ch]] for (y, x), ch in changes.items()
-                       if grid[y, x] in index)
+        def cost(changes: dict) -> float:  # log-probability given up by making these changes
+            return sum(log_probs[y, x, index[grid[y, x]]] - log_probs[y, x, index[ch]]
+                       for (y, x), ch in changes.items() if grid[y, x] in index)
 
         for _ in range(4):
             problems = self.structure_problems(grid)
