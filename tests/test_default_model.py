@@ -75,16 +75,23 @@ def test_keras_decoder_reloads_and_agrees_with_onnx():
     assert np.abs(net.predict_on_batch([z, y]) - runtime.decode(bundle, z, ids, calibrated=False)).max() < 1e-4
 
 
-def test_engine_package_runs_with_onnxruntime_alone(tmp_path):
-    """Follow only the exported README: its Python block, run where genforge cannot be imported."""
-    pkg = tmp_path / "pkg"
-    done = subprocess.run([sys.executable, "-m", "genforge", "export", str(MODEL), "--out", str(pkg)],
+def run_exported_readme(model, pkg, extra: str = "") -> subprocess.CompletedProcess:
+    """Export `model`, then run only the Python block of the package's README (plus `extra`),
+    where genforge cannot be imported and every warning is an error."""
+    done = subprocess.run([sys.executable, "-m", "genforge", "export", str(model), "--out", str(pkg)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     readme = (pkg / "README.md").read_text()
     code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     guard = "import sys\nsys.modules['genforge'] = None  # the package must not need genforge\n"
-    run = subprocess.run([sys.executable, "-c", guard + code], cwd=pkg, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-W", "error", "-c", guard + code + extra], cwd=pkg, capture_output=True,
+                          text=True)
+
+
+def test_engine_package_runs_with_onnxruntime_alone(tmp_path):
+    """Follow only the exported README: its Python block, run where genforge cannot be imported."""
+    pkg = tmp_path / "pkg"
+    run = run_exported_readme(MODEL, pkg)
     assert run.returncode == 0, run.stderr
     sidecar = json.loads((pkg / "genforge-decoder.json").read_text())
     rows = run.stdout.splitlines()
@@ -112,3 +119,18 @@ def test_bundled_music_model_samples_and_meets_its_card():
             parsed = pm.PrettyMIDI(str(mid))
             assert [i.name for i in parsed.instruments] == ["Soprano", "Alto", "Tenor", "Bass"]
             assert sum(len(i.notes) for i in parsed.instruments) >= 16, "four bars of four voices have notes"
+
+
+def test_music_engine_package_runs_with_onnxruntime_alone(tmp_path):
+    """The music package: its README turns the raw-float32 prior and the decoder into note
+    probabilities of the sidecar's shape, without genforge and without a numeric warning."""
+    pkg = tmp_path / "music"
+    run = run_exported_readme(default_model("music"), pkg, "\nprint(probs.shape, float(probs.min()), "
+                              "float(probs.max()), float((probs > 0.5).mean()))\n")
+    assert run.returncode == 0, run.stderr
+    sidecar = json.loads((pkg / "genforge-decoder.json").read_text())
+    d = sidecar["latent_dim"]
+    assert (pkg / sidecar["latent_prior"]["file"]).stat().st_size == 4 * (d + d * d)
+    shape, low, high, on = run.stdout.split(")")[0] + ")", *map(float, run.stdout.split(")")[1].split())
+    assert shape == str((4, *sidecar["output"]["shape"][1:])) and 0 <= low <= high <= 1
+    assert 0.001 < on < 0.1, "a few percent of cells on: notes, not silence or noise"
