@@ -58,7 +58,8 @@ def end_to_end(args: list[str], repeats: int) -> dict:
                 raise SystemExit(done.stderr)
             peaks.append(int(done.stderr.split("PEAK")[-1]) / 1024)
     return {"command": "genforge " + " ".join(args), "median_seconds": round(statistics.median(times), 3),
-            "min_seconds": round(min(times), 3), "runs": len(times), "peak_memory_mb": round(max(peaks), 1)}
+            "min_seconds": round(min(times), 3), "runs": len(times), "peak_memory_mb": round(max(peaks), 1),
+            "seconds": [round(t, 3) for t in times]}
 
 
 def throughput(fn, z: np.ndarray, labels: np.ndarray, repeats: int, budget: float = 1.0) -> float:
