@@ -52,7 +52,9 @@ def end_to_end(args: list[str], repeats: int) -> dict:
         # a fresh folder under outputs/, where `genforge sample` writes by default (the same disk)
         with tempfile.TemporaryDirectory(dir=SCRATCH) as out:
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", probe, *args, "--out", out], capture_output=True, text=True)
+            # a new folder, as a first `genforge sample` into outputs/levels makes
+            done = subprocess.run([sys.executable, "-c", probe, *args, "--out", os.path.join(out, "new")],
+                                  capture_output=True, text=True)
             times.append(time.perf_counter() - started)
             if done.returncode:
                 raise SystemExit(done.stderr)

@@ -13,6 +13,7 @@ from genforge import __version__, runtime
 from genforge.bundle import Bundle, default_model, open_bundle
 from genforge.core import latent
 from genforge.domains import codec_for
+from genforge.atomic import atomic_folder, write_bytes
 from genforge.errors import GenforgeError
 from genforge.images import png_bytes, strip
 
@@ -154,8 +155,13 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
         if stats is not None:
             stats.update({"attempts_per_level": float(attempts.mean()), "most_attempts": int(attempts.max()),
                           "first_draw_playable": float(np.mean(attempts == 1))})
-    out = Path(out)
+    with atomic_folder(out) as folder:
+        written = _write_all(bundle, codec, domain, n, seed, folder, z, ids, assets, attempts, attributes, quiet)
+    return [Path(out) / p.relative_to(folder) for p in written]
 
+
+def _write_all(bundle: Bundle, codec, domain: str, n: int, seed: int, out: Path, z, ids, assets, attempts,
+               attributes, quiet: bool) -> list[Path]:
     def export(i: int) -> list[Path]:
         extra = {"attributes": ", ".join(f"{k}={v:+g}" for k, v in attributes.items())} if attributes else {}
         if attempts is not None:
@@ -169,8 +175,6 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
     written = []
     # Two threads: PNG compression and file writes release the GIL, and they are most of the time.
     from concurrent.futures import ThreadPoolExecutor
-
-    from genforge.atomic import write_bytes
 
     with ThreadPoolExecutor(2) as pool:
         sheet = pool.submit(write_sheet)
@@ -206,8 +210,6 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
         props = {"model": _model_name(bundle), "genforge_version": __version__, "seed": seed, "index": i,
                  "length": length, "playable": playable, **({"label": codec.labels[ids[i]]} if codec.labels else {})}
         written += codec.export(grid, int(ids[i]), out, f"level-{seed}-{i:03d}-len{length}", props)
-    from genforge.atomic import write_bytes
-
     written.append(write_bytes(out / f"sheet-{seed}-len{length}.png", codec.sheet_of(levels[:32], ids[:32])))
     return written
 
@@ -245,7 +247,5 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
         props = _properties(bundle, codec, label, zs[i], step=i, steps=steps,
                             start=str(from_file or f"seed {from_seed}"), end=str(to_file or f"seed {to_seed}"))
         written += codec.export(assets[i], label, out, f"step-{i:03d}", props)
-    from genforge.atomic import write_bytes
-
     written.append(write_bytes(out / "strip.png", png_bytes(strip([codec.preview(a, label) for a in assets]))))
     return written

@@ -208,3 +208,29 @@ def test_generation_commands_never_import_tensorflow(args, tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout + res.stderr
     assert "error" not in res.stderr, res.stderr
+
+
+def test_a_new_output_folder_appears_whole_or_not_at_all(tiny_model, tmp_path, monkeypatch):
+    out = tmp_path / "levels"
+    written = sample(tiny_model, "levels", 4, 1, out, quiet=True)
+    assert all(p.parent == out and p.is_file() for p in written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["levels"], "no hidden folder left beside it"
+    from genforge.atomic import FILE_MODE
+    from genforge.domains.levels import LevelCodec
+
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {FILE_MODE}
+
+    real_export = LevelCodec.export
+
+    def export_then_crash(self, indices, label_id, out_dir, stem, properties):
+        if stem.endswith("-002"):
+            raise OSError("disk full")
+        return real_export(self, indices, label_id, out_dir, stem, properties)
+
+    monkeypatch.setattr(LevelCodec, "export", export_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        sample(tiny_model, "levels", 4, 1, tmp_path / "crashed", quiet=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["levels"], "nothing of the crashed run remains"
+    # into a folder that exists already, files are added one by one (each written atomically)
+    more = sample(tiny_model, "levels", 2, 9, out, quiet=True)
+    assert all(p.is_file() for p in more) and not list(out.glob(".*"))
