@@ -33,7 +33,7 @@ def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray, **extra) ->
     props = {"model": _model_name(bundle), "genforge_version": __version__, **extra}
     if codec.labels:
         props["label"] = codec.labels[label_id]
-    props["latent"] = json.dumps([round(float(v), 5) for v in z])
+    props["latent"] = json.dumps(np.round(np.asarray(z, np.float64), 5).tolist())
     return props
 
 

@@ -213,6 +213,7 @@ class Checker:
             door[ch] = bool(t & exits)
         self._free, self._support, self._walk, self._door, self._cross = free, support, walk, door, cross
         self.structures = self._resolve_structures(p.get("structures") or ())
+        self._solid_chars = [c for c, t in legend.tiles.items() if "solid" in t]
 
     @classmethod
     def for_game(cls, game: str | None, legend: TileLegend, layout: str,
@@ -521,7 +522,7 @@ class Checker:
     def _structure(self, grid: np.ndarray, s: dict) -> list[tuple[int, int, str]]:
         h, w = grid.shape
         name, mouth, body = s["name"], s["mouth"], s["body"]
-        solid = _lookup(grid, {c: "solid" in t for c, t in self.legend.tiles.items()})
+        solid = np.isin(grid, self._solid_chars)
         problems = []
         # Rows: every part beside its neighbours (unless the window's edge cuts them off).
         for parts in (mouth, body):
@@ -535,7 +536,7 @@ class Checker:
                             break
         # Columns of the left part: mouth over bodies (or under them, or stacked), resting on something.
         left = np.isin(grid, [mouth[0], body[0]])
-        for x in range(w):
+        for x in map(int, np.nonzero(left.any(0))[0]):  # only columns holding a part
             y = 0
             while y < h:
                 if not left[y, x]:
