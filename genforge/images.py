@@ -1,21 +1,31 @@
 """PNG previews shared by every domain: encode, and lay several images out as a sheet or strip."""
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 
 import numpy as np
 
 
-def png_bytes(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
-    """An RGB image (H, W, 3), or palette indices (H, W) with their palette (K, 3), as PNG."""
-    from PIL import Image
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), "P" if palette is not None else None)
+
+def png_bytes(pixels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
+    """An RGB image (H, W, 3), or palette indices (H, W) with their palette (K, 3), as PNG.
+
+    Written with zlib alone (8-bit, no row filters, fast compression): what Pillow writes at
+    compress_level=1, without importing Pillow on the sampling path."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    rows = np.zeros((h, 1 + pixels[0].size), np.uint8)  # each row: filter type 0, then its bytes
+    rows[:, 1:] = pixels.reshape(h, -1)
+    colour_type = 2 if palette is None else 3             # truecolour, or indexed
+    out = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))]
     if palette is not None:
-        image.putpalette(np.asarray(palette, np.uint8).reshape(-1).tolist())
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+        out.append(_chunk(b"PLTE", np.asarray(palette, np.uint8).reshape(-1).tobytes()))
+    out += [_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)), _chunk(b"IEND", b"")]
+    return b"".join(out)
 
 
 def sheet(images: list[np.ndarray], columns: int = 4, gap: int = 8, background=(255, 255, 255)) -> np.ndarray:

@@ -234,3 +234,32 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(tiny_model, tmp_path, m
     # into a folder that exists already, files are added one by one (each written atomically)
     more = sample(tiny_model, "levels", 2, 9, out, quiet=True)
     assert all(p.is_file() for p in more) and not list(out.glob(".*"))
+
+
+def test_png_writer_round_trips_through_pillow():
+    import io
+
+    from genforge.images import png_bytes
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (37, 53, 3)).astype(np.uint8)
+    with Image.open(io.BytesIO(png_bytes(rgb))) as im:
+        assert im.mode == "RGB" and np.array_equal(np.asarray(im), rgb)
+    index = rng.integers(0, 5, (20, 30)).astype(np.uint8)
+    palette = rng.integers(0, 256, (5, 3)).astype(np.uint8)
+    with Image.open(io.BytesIO(png_bytes(index, palette))) as im:
+        assert im.mode == "P" and np.array_equal(np.asarray(im.convert("RGB")), palette[index])
+
+
+def test_sampling_levels_needs_neither_tensorflow_nor_pillow(tmp_path):
+    """The bundle carries its drawn tiles and PNGs are written with zlib: start-up imports only
+    what generation needs."""
+    code = ("import sys\nfrom genforge.cli import main\n"
+            f"sys.argv = ['genforge', 'sample', 'levels', '-n', '3', '--out', {str(tmp_path / 'out')!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'PIL') if m in sys.modules))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout + res.stderr
+    out = tmp_path / "out"
+    assert len(list(out.glob("level-*.png"))) == 3 and (out / "sheet-0.png").is_file()
+    assert list(out.glob("tileset-*.png")), "the tileset image the maps point at"

@@ -321,6 +321,17 @@ def draw_tiles(vocabulary: str, legend: TileLegend) -> np.ndarray:
     return np.stack(tiles)
 
 
+def tiles_to_meta(tiles: np.ndarray) -> dict:
+    """Drawn tiles stored in a bundle's metadata: generation then needs no font or Pillow, and
+    previews look the same whatever Pillow version draws the glyphs later."""
+    return {"shape": list(tiles.shape), "zlib_base64": base64.b64encode(zlib.compress(tiles.tobytes(), 9)).decode()}
+
+
+def tiles_from_meta(data: dict) -> np.ndarray:
+    raw = zlib.decompress(base64.b64decode(data["zlib_base64"]))
+    return np.frombuffer(raw, np.uint8).reshape(data["shape"]).copy()
+
+
 def render(indices: np.ndarray, tiles: np.ndarray) -> np.ndarray:
     """A level of tile indices (H, W) as an image (H*px, W*px, ...) of the tiles' pixels
     (RGB tiles give an RGB image; palette-index tiles give an index image)."""
@@ -577,10 +588,13 @@ class LevelCodec:
     @classmethod
     def from_meta(cls, meta: dict) -> "LevelCodec":
         m = meta["codec"]
-        return cls(m["vocabulary"], tuple(m["shape"]), m["games"], meta["labels"])
+        codec = cls(m["vocabulary"], tuple(m["shape"]), m["games"], meta["labels"])
+        codec._tiles = {name: tiles_from_meta(t) for name, t in m.get("tile_images", {}).items()}
+        return codec
 
     def meta(self) -> dict:
-        return {"vocabulary": self.vocabulary, "shape": list(self.shape), "games": self.games}
+        return {"vocabulary": self.vocabulary, "shape": list(self.shape), "games": self.games,
+                "tile_images": {g["name"]: tiles_to_meta(self.tiles(i)) for i, g in enumerate(self.games)}}
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
