@@ -1,6 +1,7 @@
 """Generation from a trained bundle: sample and interpolate, on onnxruntime alone."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -187,6 +188,17 @@ def test_sampling_never_imports_tensorflow(tiny_model, tmp_path):
     assert (out / "level-3-001.tmj").is_file() and (out / "sheet-3.png").is_file()
 
 
+def modules_after(args: list[str], watch: tuple[str, ...]) -> tuple[list[str], subprocess.CompletedProcess]:
+    """Which of `watch` a fresh interpreter has imported after running `genforge ARGS`."""
+    code = ("import sys\nfrom genforge.cli import main\n"
+            f"sys.argv = ['genforge'] + {[str(a) for a in args]!r}\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {watch!r} if m in sys.modules))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert res.stdout.strip(), res.stderr
+    return ast.literal_eval(res.stdout.strip().splitlines()[-1]), res
+
+
 @pytest.mark.parametrize("args", [
     ["info", "{levels}"],
     ["interpolate", "levels", "--from-seed", "1", "--to-seed", "2", "--steps", "3", "--out", "{out}"],
@@ -201,13 +213,8 @@ def test_generation_commands_never_import_tensorflow(args, tmp_path):
     flat = tmp_path / "flat.txt"
     flat.write_text("\n".join(["-" * 28] * 12 + ["X" * 28] * 2) + "\n")
     args = [a.format(levels=default_model("levels"), out=tmp_path / "out", flat=flat) for a in args]
-    code = ("import sys\nfrom genforge.cli import main\n"
-            f"sys.argv = ['genforge'] + {args!r}\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout + res.stderr
-    assert "error" not in res.stderr, res.stderr
+    loaded, res = modules_after(args, ("tensorflow", "keras"))
+    assert loaded == [] and "error" not in res.stderr, res.stderr
 
 
 def test_a_new_output_folder_appears_whole_or_not_at_all(tiny_model, tmp_path, monkeypatch):
@@ -254,12 +261,8 @@ def test_png_writer_round_trips_through_pillow():
 def test_sampling_levels_needs_neither_tensorflow_nor_pillow(tmp_path):
     """The bundle carries its drawn tiles and PNGs are written with zlib: start-up imports only
     what generation needs."""
-    code = ("import sys\nfrom genforge.cli import main\n"
-            f"sys.argv = ['genforge', 'sample', 'levels', '-n', '3', '--out', {str(tmp_path / 'out')!r}]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('tensorflow', 'keras', 'PIL') if m in sys.modules))\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout + res.stderr
     out = tmp_path / "out"
+    loaded, res = modules_after(["sample", "levels", "-n", "3", "--out", out], ("tensorflow", "keras", "PIL"))
+    assert loaded == [], res.stderr
     assert len(list(out.glob("level-*.png"))) == 3 and (out / "sheet-0.png").is_file()
     assert list(out.glob("tileset-*.png")), "the tileset image the maps point at"
