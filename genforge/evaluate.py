@@ -49,17 +49,35 @@ COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
 
 # ---------------------------------------------------------------- measures (numpy)
 
-def hamming_nearest(a: np.ndarray, b: np.ndarray, chunk_cells: int = 40_000_000) -> np.ndarray:
-    """For each window of `a` (N, H, W), the share of cells differing from its nearest window in `b`."""
-    a = a.reshape(len(a), -1)
-    b = b.reshape(len(b), -1)
+def nearest_distance(a: np.ndarray, b: np.ndarray, chunk_bytes: int = 128 << 20) -> np.ndarray:
+    """For each row of `a` (N, D) bool, the number of cells differing from its nearest row of `b`
+    (M, D) bool; (N,) int, -1 where `b` is empty. |a| + |b| - 2 a.b by float32 matrix products over
+    chunks of at most `chunk_bytes` each (exact: counts stay far below 2**24)."""
+    a = a.reshape(len(a), int(np.prod(a.shape[1:])))
+    b = b.reshape(len(b), int(np.prod(b.shape[1:])))
+    best = np.full(len(a), np.iinfo(np.int64).max if len(b) else -1, np.int64)
+    if not len(a) or not len(b):
+        return best
+    rows = max(1, chunk_bytes // (4 * a.shape[1]))
+    a_count = np.count_nonzero(a, axis=1)
+    for j in range(0, len(b), rows):
+        bf = b[j:j + rows].astype(np.float32)
+        b_count = np.count_nonzero(b[j:j + rows], axis=1)
+        for i in range(0, len(a), rows):
+            dot = np.rint(a[i:i + rows].astype(np.float32) @ bf.T).astype(np.int64)
+            d = a_count[i:i + rows, None] + b_count[None] - 2 * dot
+            best[i:i + rows] = np.minimum(best[i:i + rows], d.min(1))
+    return best
+
+
+def hamming_nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each window of `a` (N, H, W) of class indices, the share of cells differing from its
+    nearest window in `b`: on one-hot cells every differing cell counts twice in `nearest_distance`."""
     if not len(b):
         return np.full(len(a), np.nan)
-    step = max(1, chunk_cells // max(1, b.size))
-    out = np.empty(len(a))
-    for i in range(0, len(a), step):
-        out[i:i + step] = (a[i:i + step, None, :] != b[None]).sum(-1).min(1)
-    return out / a.shape[1]
+    depth = int(max(a.max(initial=0), b.max(initial=0))) + 1
+    cells = int(np.prod(a.shape[1:]))
+    return nearest_distance(np.eye(depth, dtype=bool)[a], np.eye(depth, dtype=bool)[b]) / (2 * cells)
 
 
 def mean_pairwise(a: np.ndarray, chunk_cells: int = 40_000_000) -> float:

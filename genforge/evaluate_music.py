@@ -49,7 +49,8 @@ from genforge.atomic import write_bytes, write_json, write_text
 from genforge.domains import codec_for
 from genforge.domains import music as M
 from genforge.errors import GenforgeError
-from genforge.evaluate import _edges, _fmt, _hist_panel, _legend_strip, _rel, _summary, _with_legend
+from genforge.evaluate import (_edges, _fmt, _hist_panel, _legend_strip, _rel, _summary, _with_legend,
+                               nearest_distance)
 from genforge.images import png_bytes, sheet
 
 SETS = ("samples", "held_out", "training")
@@ -148,27 +149,6 @@ def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
         sel = shift == k
         out[sel, :, pad + k:pad + k + p] = g[sel]
     return out.reshape(n, -1)
-
-
-def nearest_distance(a: np.ndarray, b: np.ndarray, chunk_bytes: int = 128 << 20) -> np.ndarray:
-    """For each row of `a` (N, D) bool, the number of cells differing from its nearest row of `b`
-    (M, D) bool; (N,) int, -1 where `b` is empty. |a| + |b| - 2 a.b by float32 matrix products over
-    chunks of at most `chunk_bytes` each (exact: counts stay far below 2**24)."""
-    a = a.reshape(len(a), int(np.prod(a.shape[1:])))
-    b = b.reshape(len(b), int(np.prod(b.shape[1:])))
-    best = np.full(len(a), np.iinfo(np.int64).max if len(b) else -1, np.int64)
-    if not len(a) or not len(b):
-        return best
-    rows = max(1, chunk_bytes // (4 * a.shape[1]))
-    a_count = np.count_nonzero(a, axis=1)
-    for j in range(0, len(b), rows):
-        bf = b[j:j + rows].astype(np.float32)
-        b_count = np.count_nonzero(b[j:j + rows], axis=1)
-        for i in range(0, len(a), rows):
-            dot = np.rint(a[i:i + rows].astype(np.float32) @ bf.T).astype(np.int64)
-            d = a_count[i:i + rows, None] + b_count[None] - 2 * dot
-            best[i:i + rows] = np.minimum(best[i:i + rows], d.min(1))
-    return best
 
 
 def _attributes(grids: np.ndarray, codec) -> dict[str, np.ndarray]:

@@ -81,7 +81,8 @@ MAX_PLAYABLE_ROUNDS = 200
 
 
 def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets: np.ndarray, seed: int,
-                  temperature: float = 0.0, attributes: dict[str, float] | None = None):
+                  temperature: float = 0.0, attributes: dict[str, float] | None = None,
+                  net: runtime.OnnxNet | None = None):
     """Replace every sample the codec does not accept (levels: unplayable, or a structure broken):
     rejection sampling first (FRESH_TRIES fresh draws from the prior), then, where rejection is too
     slow, a latent-space search around the last draw (LOCAL_TRIES prior-shaped perturbations of
@@ -101,7 +102,7 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
     tries = np.zeros(n, int)
     pending = np.nonzero(~passes(assets, ids))[0]
     origin = latent.to_z(np.zeros((1, dim), np.float32), prior)
-    net = runtime.decoder(bundle)
+    net = net or runtime.decoder(bundle)
     for _ in range(MAX_PLAYABLE_ROUNDS):
         if not len(pending):
             break
@@ -148,10 +149,12 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
         return _sample_long(bundle, codec, n, seed, out, condition, temperature, quiet, playable, stats, length)
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
     z = push_attributes(bundle, z, attributes)
-    assets = runtime.decode_assets(bundle, codec, z, ids, np.random.default_rng([seed, 1]), temperature, repair=repair)
+    net = runtime.decoder(bundle)  # one onnxruntime session for the draws and any --playable redraws
+    assets = runtime.decode_assets(bundle, codec, z, ids, np.random.default_rng([seed, 1]), temperature, net,
+                                   repair=repair)
     attempts = None
     if playable:
-        z, assets, attempts = make_playable(bundle, codec, z, ids, assets, seed, temperature, attributes)
+        z, assets, attempts = make_playable(bundle, codec, z, ids, assets, seed, temperature, attributes, net)
         if stats is not None:
             stats.update({"attempts_per_level": float(attempts.mean()), "most_attempts": int(attempts.max()),
                           "first_draw_playable": float(np.mean(attempts == 1))})

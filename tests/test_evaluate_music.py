@@ -185,13 +185,18 @@ def test_missing_data_folder_says_pass_data(tmp_path):
 
 # ---------------------------------------------------------------- the measures on small hand-made windows
 
-def test_nearest_distance_matches_hamming_nearest():
+def test_nearest_distance_matches_a_brute_force_count():
     rng = np.random.default_rng(0)
     a = rng.random((13, 8, 5, 4)) < 0.1
     b = rng.random((29, 8, 5, 4)) < 0.1
     b[3] = a[7]
     got = E.nearest_distance(a.reshape(13, -1), b.reshape(29, -1), chunk_bytes=4 * 160 * 5)   # 5-row chunks
-    assert np.array_equal(got, np.rint(hamming_nearest(a, b) * 160).astype(int))
+    brute = (a.reshape(13, 1, -1) != b.reshape(1, 29, -1)).sum(-1).min(1)
+    assert np.array_equal(got, brute)
+    # and the tile-level form: class-index windows, as a share of cells
+    tiles_a, tiles_b = rng.integers(0, 6, (7, 4, 5)), rng.integers(0, 6, (11, 4, 5))
+    share = (tiles_a.reshape(7, 1, -1) != tiles_b.reshape(1, 11, -1)).mean(-1).min(1)
+    assert np.allclose(hamming_nearest(tiles_a, tiles_b), share)
     assert got[7] == 0
     assert np.array_equal(E.nearest_distance(a[:0], b), np.zeros(0)) and (E.nearest_distance(a, b[:0]) == -1).all()
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from genforge import runtime
 from genforge.core import latent
+from genforge.domains.levels import to_chars
 from genforge.errors import GenforgeError
 
 CANDIDATES = 16       # new-cell draws decoded together at each step
@@ -116,7 +117,7 @@ class LevelChain:
     def _broken_after(self, strip: np.ndarray, column: int) -> bool:
         """Does a structure at or after `column` (strip coordinates) break?"""
         grid = from_strip(strip, self.layout)
-        chars = _chars(grid, self.codec.vocabulary)
+        chars = to_chars(grid, self.codec.vocabulary)
         for row, col, _ in self.checker.structure_problems(chars):
             along = col if self.layout == "horizontal" else grid.shape[0] - 1 - row
             if along >= column:
@@ -125,16 +126,15 @@ class LevelChain:
 
     def _playable(self, strips: list[np.ndarray]) -> np.ndarray:
         grids = np.stack([from_strip(s, self.layout) for s in strips])
-        return self.checker.playable(_chars(grids, self.codec.vocabulary))
+        return self.checker.playable(to_chars(grids, self.codec.vocabulary))
 
     def _start(self, rng: np.random.Generator, playable: bool) -> tuple[np.ndarray, np.ndarray, int]:
-        """The first window: latent, strip, and how many candidates were decoded to find it."""
+        """The first window: latent, strip, and how many candidates were decoded to find it (its
+        structures are whole already: decoding mends them)."""
         for round_ in range(1, MAX_STEP_ROUNDS + 1):
             z = self._draw(rng, CANDIDATES)
             strips = self._decode(z, rng)
-            ok = np.array([not self._broken_after(s, 0) for s in strips])
-            if playable:
-                ok &= self._playable(list(strips))
+            ok = self._playable(list(strips)) if playable else np.ones(len(strips), bool)
             if ok.any():
                 i = int(np.argmax(ok))
                 return z[i], strips[i], round_ * CANDIDATES
@@ -194,8 +194,3 @@ class LevelChain:
         cut = offset + 1 + int(np.argmin(cost))
         return np.concatenate([level[:, :cut], window[:, cut - offset:]], -1)
 
-
-def _chars(indices: np.ndarray, vocabulary: str) -> np.ndarray:
-    from genforge.domains.levels import to_chars
-
-    return to_chars(np.asarray(indices), vocabulary)
