@@ -1,3 +1,3 @@
-from genforge.cli import main
+from genforge.cli import run
 
-main()
+run()

@@ -4,6 +4,7 @@ Training imports TensorFlow inside its command only: sample, interpolate and inf
 """
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -477,6 +478,27 @@ def export_decoder(model: Path = typer.Argument(..., help="Run folder."),
     from genforge.export import export
 
     _report(export(model, out), "decoder package")
+
+
+def run() -> None:
+    """The `genforge` command: main(), then out of the process without tearing the interpreter
+    down. Every output is complete by then (written atomically, threads joined); the teardown
+    only frees numpy's and onnxruntime's modules, 50-90 ms of a 0.5 s sampling run."""
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    if not isinstance(code, int):  # SystemExit("message") or SystemExit(None)
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (`| head`), or a closed stream
+            pass
+    os._exit(code)
 
 
 def main() -> None:

@@ -32,10 +32,12 @@ class OnnxNet:
     def __call__(self, x: np.ndarray, labels: np.ndarray | None, batch: int = 1024) -> list[np.ndarray]:
         outs = []
         for i in range(0, len(x), batch):
-            feed = {self.inputs[0]: x[i:i + batch].astype(np.float32)}
+            feed = {self.inputs[0]: np.asarray(x[i:i + batch], np.float32)}
             if self.n_labels:
-                feed[self.inputs[1]] = labels[i:i + batch].astype(np.float32)
+                feed[self.inputs[1]] = np.asarray(labels[i:i + batch], np.float32)
             outs.append(self.session.run(None, feed))
+        if len(outs) == 1:  # no copy: a batch of level logits is 20 MB
+            return outs[0]
         return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
 
 
