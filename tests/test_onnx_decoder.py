@@ -58,3 +58,25 @@ def test_bundled_level_decoder_is_the_gemm_graph():
     `benchmarks/train_default.py levels --reexport`), not Keras' ConvTranspose export."""
     ops = {n.op_type for n in onnx.load(MODELS / "levels" / "decoder.onnx").graph.node}
     assert "Gemm" in ops and not ops & {"ConvTranspose", "Conv", "Transpose"}
+
+
+def test_training_writes_the_gemm_graph_and_checks_it_against_keras(tmp_path):
+    """Through `train_levels`, as `genforge train levels` runs it: a qualifying config gets the
+    Gemm graph, and the bundle's recorded ONNX-vs-Keras difference is small."""
+    import json
+    import warnings
+
+    from conftest import SMB
+
+    if not SMB.is_dir():
+        pytest.skip("the VGLC corpus (../shared/datasets/vglc) is absent")
+    from genforge.config import TrainConfig
+    from genforge.train import train_levels
+
+    config = replace(LEVELS_MODEL, filters=(8, 16), decoder_filters=(4, 8), latent_dim=28)
+    with warnings.catch_warnings():  # Keras's ONNX export (the encoder's) trips a NumPy FutureWarning
+        warnings.simplefilter("ignore", FutureWarning)
+        run = train_levels([str(SMB)], tmp_path / "run", config, TrainConfig(epochs=1), command="test", quiet=True)
+    ops = {n.op_type for n in onnx.load(run / "decoder.onnx").graph.node}
+    assert "Gemm" in ops and "ConvTranspose" not in ops
+    assert json.loads((run / "genforge.json").read_text())["metrics"]["onnx_max_abs_diff"] < 1e-4

@@ -258,7 +258,7 @@ def crop_from(windows: np.ndarray, native: tuple[int, int]) -> np.ndarray:
 
 def to_indices(grids: np.ndarray, vocabulary: str) -> np.ndarray:
     lookup = {ch: i for i, ch in enumerate(vocabulary)}
-    flat = [lookup[c] for c in grids.reshape(-1)]
+    flat = [lookup[c] for c in grids.reshape(-1).tolist()]
     return np.asarray(flat, dtype=np.int32).reshape(grids.shape)
 
 
