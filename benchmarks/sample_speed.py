@@ -169,7 +169,8 @@ def main() -> None:
                      f"{where[name]} | {s[name]['median_seconds']} s | min {s[name]['min_seconds']} s over "
                      f"{s['runs']} runs, interleaved; peak RSS {s['peak_memory_mb']} MB |")
     for name in folders:
-        lines.append(f"| creating 301 small files {where[name]} (the disk's share of the line above) | "
+        lines.append(f"| creating 301 small files {where[name]}, measured after the runs above (the disk's "
+                     f"share; its speed changes from minute to minute) | "
                      f"{result['create_301_files_seconds'][name]} s | plain `open`/`write`, no genforge |")
     m = result["sample_music_n10"]
     lines.append(f"| `{m['command']}` (bundled music model), fresh process, writing .mid, .png and .wav | "
