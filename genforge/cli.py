@@ -483,7 +483,7 @@ def export_decoder(model: Path = typer.Argument(..., help="Run folder."),
 def run() -> None:
     """The `genforge` command: main(), then out of the process without tearing the interpreter
     down. Every output is complete by then (written atomically, threads joined); the teardown
-    only frees numpy's and onnxruntime's modules, 50-90 ms of a 0.5 s sampling run."""
+    only frees numpy's and onnxruntime's modules: 70-100 ms of a 0.5 s sampling run."""
     try:
         main()
         code = 0
