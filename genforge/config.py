@@ -77,7 +77,7 @@ __all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "rep
 # unseen levels far better than a dense 64-d code (0.983 vs 0.955 held-out accuracy on SMB).
 # Generation runs only the decoder: a lighter one (16/32 filters, 2 x 2 upsampling kernels) keeps
 # the held-out accuracy (0.983 / 0.905 non-empty) at about a seventh of the arithmetic, and 2 x 2
-# kernels let it export as plain matrix products (genforge.core.onnx_decoder): 33,000-41,000
+# kernels let it export as plain matrix products (genforge.core.onnx_decoder): 30,000-41,000
 # windows a second on 2 CPU cores.
 LEVELS_MODEL = ModelConfig(filters=(32, 64), latent_dim=112, bottleneck="grid", beta=0.25,
                            decoder_filters=(16, 32), up_kernel=(2, 2))
