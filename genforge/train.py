@@ -138,7 +138,8 @@ def export_onnx(net: keras.Model, path: Path) -> Path:
 
 def export_decoder_onnx(decoder: keras.Model, shape, n_labels: int, config: ModelConfig, path: Path) -> Path:
     """The decoder as generation runs it: genforge's Gemm graph where the architecture allows
-    (genforge.core.onnx_decoder, about twice onnxruntime's throughput), else Keras' export."""
+    (genforge.core.onnx_decoder: 1.4-1.8x the windows per second of Keras' export on
+    onnxruntime, benchmarks/results/sample_speed.md), else Keras' export."""
     from genforge.atomic import write_bytes
     from genforge.core import onnx_decoder
 
