@@ -26,7 +26,9 @@ def prior_bytes(prior: dict) -> bytes:
     return np.concatenate([np.ravel(prior["mean"]), np.ravel(prior["scale_tril"])]).astype("<f4").tobytes()
 
 
-def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name: str) -> dict:
+def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name: str, graph: dict) -> dict:
+    """Everything an engine needs beside decoder.onnx. `graph`: its opset and operators, so an
+    engine's runtime can be checked against them before loading it."""
     n_labels = len(meta["labels"])
     inputs = [{"name": input_names[0], "shape": ["batch", meta["latent_dim"]], "dtype": "float32",
                "meaning": "latent vector"}]
@@ -35,7 +37,7 @@ def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name:
                        "meaning": "one-hot of the condition label, in the order of `labels`"})
     doc = {
         "format": "genforge-decoder", "format_version": 1, "genforge_version": __version__,
-        "domain": meta["domain"], "inputs": inputs,
+        "domain": meta["domain"], "onnx": graph, "inputs": inputs,
         "output": {"name": output_name, "shape": ["batch", *meta["shape"]], "dtype": "float32",
                    "meaning": "logits per cell: " + ("softmax over the last axis gives each tile's probability"
                                                       if meta["likelihood"] == "categorical" else
@@ -75,7 +77,8 @@ Exported by genforge {version} from `{model}`. Domain: {domain}.
 
 - `decoder.onnx`: the generator. Inputs and output are described in `genforge-decoder.json`.
 - `genforge-decoder.json`: input names and shapes, latent size, condition labels, how to read
-  the latent prior, and how to turn the output into {what}.
+  the latent prior, how to turn the output into {what}, and the ONNX opset and operators your
+  runtime must support (`onnx`).
 - `latent-prior.bin` (when the sidecar's `latent_prior` names it): the Gaussian to draw latents
   from, raw float32 little-endian: the mean, then the lower-triangular scale, row-major.
 
@@ -129,9 +132,12 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
         raise GenforgeError(f"{out}: exists and is not an earlier genforge export; choose an empty folder")
     import onnx  # reading the graph's own input names; onnx ships with genforge
 
-    graph = onnx.load(str(bundle.file("decoder"))).graph
+    model_proto = onnx.load(str(bundle.file("decoder")))
+    graph = model_proto.graph
     inputs = [i.name for i in graph.input]
     output = graph.output[0].name
+    graph_info = {"opset": next(o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")),
+                  "operators": sorted({n.op_type for n in graph.node})}
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "decoder.onnx") as tmp:
         shutil.copyfile(bundle.file("decoder"), tmp)
@@ -144,7 +150,7 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
     if prior:
         written.append(write_bytes(out / PRIOR_BIN, prior_bytes(prior)))
     return written + [
-        write_json(out / SIDECAR, sidecar(meta, prior, inputs, output)),
+        write_json(out / SIDECAR, sidecar(meta, prior, inputs, output, graph_info)),
         write_text(out / "README.md", README.format(
             name=Path(bundle.path).name, version=__version__, model=bundle.path, domain=meta["domain"],
             what=what, shape=" x ".join(map(str, meta["shape"])), decode=decode)),

@@ -94,6 +94,8 @@ def test_engine_package_runs_with_onnxruntime_alone(tmp_path):
     run = run_exported_readme(MODEL, pkg)
     assert run.returncode == 0, run.stderr
     sidecar = json.loads((pkg / "genforge-decoder.json").read_text())
+    # what an engine's runtime must support: genforge's matrix-product graph (core/onnx_decoder.py)
+    assert sidecar["onnx"] == {"opset": 15, "operators": ["Concat", "Gemm", "MatMul", "Relu", "Reshape", "Slice"]}
     rows = run.stdout.splitlines()
     h, w = sidecar["levels"]["games"][0]["window"]
     assert len(rows) == h and {len(r) for r in rows} == {w}
