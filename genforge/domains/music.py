@@ -997,26 +997,36 @@ def render_wav(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: int = 4, 
             for v in voices] if voices is not None else []
     rng = np.random.default_rng(0)
     attack = max(1, int(0.005 * sample_rate))
+    notes = []  # (voice, pitch, first sample, samples sounding, samples with the release)
     for v, pitch, s, e in grid_notes(g, low):
         a = int(round(s * step_s * sample_rate))
         n_on = max(1, int(round((e - s) * step_s * sample_rate)))
-        n = min(n_on + n_rel, total - a)
-        if n <= 0:
-            continue
-        t = np.arange(n) / sample_rate
-        env = np.exp(-1.5 * t)
+        if min(n_on + n_rel, total - a) > 0:
+            notes.append((v, pitch, a, n_on, min(n_on + n_rel, total - a)))
+    # Every note starts at phase 0, so a pitch's tone is one waveform that each note cuts to its
+    # length: computed once per pitch (the sines were nearly all of the time), as is the decay.
+    t = np.arange(max((n for *_, n in notes), default=0)) / sample_rate
+    decay = np.exp(-1.5 * t)
+    tones: dict[int, np.ndarray] = {}
+    rise, fall = np.linspace(0.0, 1.0, attack), np.linspace(1.0, 0.0, n_rel)
+    for v, pitch, a, n_on, n in notes:
+        env = decay[:n].copy()
         k = min(attack, n)
-        env[:k] *= np.linspace(0.0, 1.0, attack)[:k]
-        if n > n_on:
-            env[n_on:] *= np.linspace(1.0, 0.0, n - n_on)
+        env[:k] *= rise[:k]
+        if n > n_on:  # the release; cut short only by the end of the roll
+            env[n_on:] *= fall if n - n_on == n_rel else np.linspace(1.0, 0.0, n - n_on)
         if v < len(drum) and drum[v]:
-            wave_ = rng.uniform(-1, 1, n) * np.exp(-t / 0.06)
+            wave_ = rng.uniform(-1, 1, n) * np.exp(-t[:n] / 0.06)
         else:
-            f = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
-            wave_ = np.zeros(n)
-            for h, amp in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
-                if f * h < sample_rate / 2:
-                    wave_ += amp * np.sin(2 * np.pi * f * h * t)
+            if pitch not in tones:
+                f = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+                longest = max(m for _, p, _, _, m in notes if p == pitch)
+                tone = np.zeros(longest)
+                for h, amp in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)):
+                    if f * h < sample_rate / 2:
+                        tone += amp * np.sin(2 * np.pi * f * h * t[:longest])
+                tones[pitch] = tone
+            wave_ = tones[pitch][:n]
         out[a:a + n] += 0.25 * env * wave_
     peak = np.abs(out).max()
     if peak > 0:
