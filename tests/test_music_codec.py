@@ -557,6 +557,33 @@ def test_render_wav_is_valid_and_audible():
         M.render_wav(g, tempo=0)
 
 
+def test_render_wav_tone_of_each_note_alone():
+    """The synthesis shares one waveform per pitch among its notes: the result is the sum, note by
+    note, of each note's own tone, envelope and release (the same pitch at three lengths here, one
+    cut short by the end of the roll)."""
+    g = np.zeros((16, 12, 2), bool)
+    for start, end in ((0, 2), (4, 9), (12, 16)):
+        g[start, 7, 0] = True
+        g[start:end, 7, 1] = True
+    sr, release, step = 8000, 0.1, 60.0 / (120 * 4)
+    with wave.open(io.BytesIO(M.render_wav(g, low=60, sample_rate=sr, release=release))) as w:
+        got = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    total = round(16 * step * sr) + round(release * sr)
+    out = np.zeros(total)
+    f = 440.0 * 2.0 ** ((67 - 69) / 12.0)  # row 7 above C4: G4
+    for start, end in ((0, 2), (4, 9), (12, 16)):
+        a, n_on = round(start * step * sr), round((end - start) * step * sr)
+        n = min(n_on + round(release * sr), total - a)
+        t = np.arange(n) / sr
+        env = np.exp(-1.5 * t)
+        env[:40] *= np.linspace(0.0, 1.0, 40)  # 5 ms attack
+        env[n_on:] *= np.linspace(1.0, 0.0, n - n_on)
+        tone = sum(amp * np.sin(2 * np.pi * f * h * t) for h, amp in ((1, 1.0), (2, 0.5), (3, 0.25), (4, 0.12)))
+        out[a:a + n] += 0.25 * env * tone
+    expected = np.clip(out * 0.8 / np.abs(out).max() * 32767, -32768, 32767).astype("<i2")
+    assert len(got) == total and np.abs(got.astype(int) - expected).max() <= 1
+
+
 def test_music_statistics():
     g = _window()
     assert M.onset_scores(g, g) == {"onset_precision": 1.0, "onset_recall": 1.0, "onset_f1": 1.0}
