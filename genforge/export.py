@@ -130,7 +130,7 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / SIDECAR).is_file():
         raise GenforgeError(f"{out}: exists and is not an earlier genforge export; choose an empty folder")
-    import onnx  # reading the graph's own input names; onnx ships with genforge
+    import onnx  # reading the graph's own input names, opset and operators; onnx ships with genforge
 
     model_proto = onnx.load(str(bundle.file("decoder")))
     graph = model_proto.graph

@@ -1001,8 +1001,9 @@ def render_wav(roll: np.ndarray, tempo: float = 120.0, steps_per_beat: int = 4, 
     for v, pitch, s, e in grid_notes(g, low):
         a = int(round(s * step_s * sample_rate))
         n_on = max(1, int(round((e - s) * step_s * sample_rate)))
-        if min(n_on + n_rel, total - a) > 0:
-            notes.append((v, pitch, a, n_on, min(n_on + n_rel, total - a)))
+        n = min(n_on + n_rel, total - a)
+        if n > 0:
+            notes.append((v, pitch, a, n_on, n))
     # Every note starts at phase 0, so a pitch's tone is one waveform that each note cuts to its
     # length: computed once per pitch (the sines were nearly all of the time), as is the decay.
     t = np.arange(max((n for *_, n in notes), default=0)) / sample_rate
