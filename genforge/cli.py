@@ -101,8 +101,8 @@ def sample_levels(
     condition: Optional[str] = typer.Option(None, help="Label to generate (a game, for multi-game models)."),
     temperature: float = typer.Option(0.0, help="0: most likely tile per cell; > 0: draw tiles at this temperature."),
     playable: bool = typer.Option(False, "--playable", help="Every level passes the playability checker and "
-                                  "keeps its structures whole (rejected draws are replaced: a latent search near "
-                                  "them, then fresh draws)."),
+                                  "keeps its structures whole (rejected draws are replaced: fresh draws, then a "
+                                  "latent search near the last one)."),
     length: Optional[int] = typer.Option(None, "--length", help="Whole levels this many tiles long (columns; rows "
                                          "for climbing games), chained from windows that join without seams."),
     raw: bool = typer.Option(False, "--raw", help="The decoder's raw output: broken pipes and cannons are left as "

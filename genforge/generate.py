@@ -29,11 +29,13 @@ def _model_name(bundle: Bundle) -> str:
     return "bundled:" + bundle.domain if bundle.path == default_model(bundle.domain) else str(bundle.path)
 
 
-def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray, **extra) -> dict:
+def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray | None, **extra) -> dict:
+    """What an exported asset records of its making; `z` None for a level chained from many latents."""
     props = {"model": _model_name(bundle), "genforge_version": __version__, **extra}
     if codec.labels:
         props["label"] = codec.labels[label_id]
-    props["latent"] = json.dumps(np.round(np.asarray(z, np.float64), 5).tolist())
+    if z is not None:
+        props["latent"] = json.dumps(np.round(np.asarray(z, np.float64), 5).tolist())
     return props
 
 
@@ -176,7 +178,8 @@ def _write_all(bundle: Bundle, codec, domain: str, n: int, seed: int, out: Path,
         return write_bytes(out / f"sheet-{seed}.png", codec.sheet_of(list(assets[:32]), ids[:32]))
 
     written = []
-    # Two threads: PNG compression and file writes release the GIL, and they are most of the time.
+    # Two threads: file creation and PNG compression release the GIL, so one thread's waits on the
+    # disk overlap the other's work (in a RAM folder, where Python work dominates, it gains nothing).
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as pool:
@@ -210,8 +213,7 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
     out = Path(out)
     written = []
     for i, grid in enumerate(levels):
-        props = {"model": _model_name(bundle), "genforge_version": __version__, "seed": seed, "index": i,
-                 "length": length, "playable": playable, **({"label": codec.labels[ids[i]]} if codec.labels else {})}
+        props = _properties(bundle, codec, ids[i], None, seed=seed, index=i, length=length, playable=playable)
         written += codec.export(grid, int(ids[i]), out, f"level-{seed}-{i:03d}-len{length}", props)
     written.append(write_bytes(out / f"sheet-{seed}-len{length}.png", codec.sheet_of(levels[:32], ids[:32])))
     return written

@@ -568,6 +568,11 @@ def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = No
 
 # ---------------------------------------------------------------- the codec the VAE plugs into
 
+def _sheet_columns(h: int, w: int) -> int:
+    """Levels per row of a sheet of (h x w pixel) previews: long levels one a row."""
+    return 1 if w > 6 * h else 4 if w > h else 8
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "game"
 
@@ -676,7 +681,7 @@ class LevelCodec:
     def calibrated_classes(self, label_id: int) -> np.ndarray:
         """Tiles whose sampled frequency calibrated decoding matches to the corpus's: all but the
         tiles of multi-tile structures (pushed to appear more, pipe parts mostly come out broken)."""
-        parts = {ch for s in self.checker(label_id).structures for ch in s["mouth"] + s["body"]}
+        parts = self.checker(label_id).structure_chars
         return np.array([ch not in parts for ch in self.vocabulary])
 
     def acceptable(self, indices: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
@@ -749,8 +754,7 @@ class LevelCodec:
         return render(self.native(indices, label_id), self.tiles(label_id))
 
     def sheet(self, previews: list[np.ndarray]) -> bytes:
-        h, w = previews[0].shape[:2]
-        return png_bytes(sheet(previews, columns=1 if w > 6 * h else 4 if w > h else 8))  # long levels: one a row
+        return png_bytes(sheet(previews, columns=_sheet_columns(*previews[0].shape[:2])))
 
     def sheet_of(self, levels: list[np.ndarray], label_ids) -> bytes:
         """A PNG of many levels at a glance, in indexed colour (a third of the bytes of RGB to
@@ -766,8 +770,7 @@ class LevelCodec:
         palette = np.concatenate(palettes + [np.array([[255, 255, 255]], np.uint8)])  # the gaps' white
         if len(palette) > 256:
             return self.sheet([self.preview(g, int(i)) for g, i in zip(levels, label_ids)])
-        h, w = images[0].shape
-        return png_bytes(sheet(images, columns=1 if w > 6 * h else 4 if w > h else 8, background=len(palette) - 1),
+        return png_bytes(sheet(images, columns=_sheet_columns(*images[0].shape), background=len(palette) - 1),
                          palette)
 
     def export(self, indices: np.ndarray, label_id: int, out_dir: Path, stem: str, properties: dict) -> list[Path]:

@@ -223,6 +223,8 @@ class Checker:
             door[ch] = bool(t & exits)
         self._free, self._support, self._walk, self._door, self._cross = free, support, walk, door, cross
         self.structures = self._resolve_structures(p.get("structures") or ())
+        # every tile that is part of a multi-tile structure (pipe or cannon pieces)
+        self.structure_chars = {ch for s in self.structures for ch in s["mouth"] + s["body"]}
         self._solid_chars = [c for c, t in legend.tiles.items() if "solid" in t]
 
     @classmethod
@@ -261,9 +263,8 @@ class Checker:
         windows = np.asarray(windows)
         if not self.structures:
             return np.zeros(len(windows), bool)
-        chars = set("".join(ch for s in self.structures for ch in s["mouth"] + s["body"]))
         out = np.zeros(len(windows), bool)
-        has = char_mask(windows, chars).any((1, 2))
+        has = char_mask(windows, self.structure_chars).any((1, 2))
         for i in np.nonzero(has)[0]:
             out[i] = bool(self.structure_problems(windows[i]))
         return out
@@ -586,7 +587,6 @@ class Checker:
             return [(top, x, f"{name} has no {s['mouth'][0]!r} end")]
         return [(top, x, f"{name}: {s['mouth'][0]!r} in the middle of a column")]
 
-
     # ---- repair
     def repair(self, grid: np.ndarray, log_probs: np.ndarray, vocabulary: str) -> np.ndarray:
         """Make every multi-tile structure of a decoded grid whole, the way the decoder finds most
@@ -598,13 +598,13 @@ class Checker:
         grid = np.array(grid, copy=True)
         if not self.structures:
             return grid
-        parts = sorted({ch for s in self.structures for ch in s["mouth"] + s["body"]} & set(vocabulary))
+        parts = sorted(self.structure_chars & set(vocabulary))
         part_index = [vocabulary.index(ch) for ch in parts]
         others = np.array(log_probs, np.float64, copy=True)
         others[..., part_index] = -np.inf
         best_other = np.array(list(vocabulary))[others.argmax(-1)]  # most likely tile that is no part
         index = {ch: i for i, ch in enumerate(vocabulary)}
-        ground = {c for c, t in self.legend.tiles.items() if "solid" in t} - set(parts)  # what objects stand on
+        ground = set(self._solid_chars) - set(parts)  # what objects stand on
 
         def cost(changes: dict) -> float:  # log-probability given up by making these changes
             return sum(log_probs[y, x, index[grid[y, x]]] - log_probs[y, x, index[ch]]
