@@ -26,7 +26,7 @@ SECTION = "## Samples"
 
 def measure(model: Path, n: int) -> dict:
     from genforge.domains.playability import check_file
-    from genforge.evaluate import evaluate_levels
+    from genforge.evaluate.levels import evaluate_levels
     from genforge.generate import sample
 
     with tempfile.TemporaryDirectory() as tmp:

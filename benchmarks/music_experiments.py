@@ -113,7 +113,7 @@ def sample_stats(model, codec, ds, train_codes, n: int = 300) -> dict:
 
     from genforge.core import latent
     from genforge.train import decode_logits
-    from genforge.evaluate_music import describe
+    from genforge.evaluate.music import describe
 
     out = {}
     rng = np.random.default_rng(0)

@@ -16,6 +16,8 @@ No TensorFlow here: this module is on the sampling path.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,45 @@ class Bundle:
             raise GenforgeError(f"{self.path}: the run lacks {path.name}; it is incomplete or was moved")
         return path
 
+    @property
+    def name(self) -> str:
+        """How outputs name the model: `bundled:DOMAIN` for the one shipped in the package, else its path."""
+        return "bundled:" + self.domain if self.path == default_model(self.domain) else str(self.path)
+
+    @property
+    def options(self) -> dict:
+        """The training command's options by name (`data` a list, flags True); bundles written before
+        genforge recorded them have them read back from their command line, here and only here."""
+        if "options" in self.meta:
+            return self.meta["options"]
+        return options_from_command(self.meta.get("command", ""))
+
+    @property
+    def split(self) -> dict[str, dict[str, list[str]]]:
+        """Which whole items each split holds, per game (levels) or data folder (music):
+        {group: {"train" | "validation" | "test": [names]}}. Older bundles: from the codec's
+        games (levels) or the note naming the test pieces (music, test pieces only)."""
+        if "split" in self.meta:
+            return self.meta["split"]
+        if self.domain == "levels":
+            return {g["name"]: {part: list(g.get(f"{part}_levels", [])) for part in ("train", "validation", "test")}
+                    for g in self.meta["codec"]["games"]}
+        for note in self.meta.get("notes", []):
+            if note.startswith("held-out test pieces (") and "): " in note:
+                return {"": {"test": note.split("): ", 1)[1].split(", ")}}
+        return {}
+
+    def data_folders(self) -> list[Path]:
+        """The data the model was trained on, as recorded (relative paths are relative to the
+        folder training ran in); each found where it exists: under the current folder, else under
+        the project that holds this genforge (an editable install: the bundled models' data)."""
+        recorded = self.meta.get("data") or self.options.get("data") or []
+        project = Path(__file__).resolve().parents[1]
+        found = []
+        for d in map(Path, recorded):
+            found.append(d if d.is_absolute() or d.exists() or not (project / d).exists() else project / d)
+        return found
+
     def label_id(self, condition: str | None) -> int | None:
         """Index of a --condition among the model's labels (case-insensitive), None for none given."""
         if condition is None:
@@ -90,6 +131,14 @@ class Bundle:
 def default_model(domain: str) -> Path:
     """The model that ships inside the package, used when no --model is given."""
     return Path(__file__).parent / "models" / domain
+
+
+def load(model: str | Path | None, domain: str) -> Bundle:
+    """The run folder `model` of this domain, or the bundled default model when None."""
+    path = Path(model) if model else default_model(domain)
+    if model is None and not (path / META_FILE).is_file():
+        raise GenforgeError(f"no bundled default {domain} model in this install ({path}); pass --model RUN")
+    return open_bundle(path, domain)
 
 
 def open_bundle(path: str | Path, domain: str | None = None) -> Bundle:
@@ -125,3 +174,74 @@ def write_prior(path: Path, prior: dict) -> Path:
 def write_meta(path: Path, meta: dict) -> Path:
     return write_json(path / META_FILE, {"format": FORMAT, "format_version": FORMAT_VERSION,
                                          "genforge_version": __version__, **meta})
+
+
+def options_from_command(command: str) -> dict:
+    """`genforge train DOMAIN --data A --data B --seed 0 --quiet` -> {"data": ["A", "B"], "seed": "0",
+    "quiet": True}: option values as the command gave them (strings), `--name=value` too."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return {}
+    options: dict = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("--"):
+            continue
+        name, eq, value = word[2:].partition("=")
+        if not eq:
+            if i < len(words) and not words[i].startswith("--"):
+                value = words[i]
+                i += 1
+            else:
+                value = True
+        name = name.replace("-", "_")
+        if name == "data":
+            options.setdefault("data", []).append(value)
+        else:
+            options[name] = value
+    return options
+
+
+def relative_path(path: str | Path) -> str:
+    """A path as a bundle or result records it: relative to the current folder (the project, when
+    training runs there), never the absolute path of the machine that trained it."""
+    path = Path(path)
+    return os.path.relpath(path) if path.is_absolute() else str(path)
+
+
+def describe(bundle: Bundle, codec_lines: list[str]) -> list[str]:
+    """What `genforge info` prints of a run: the model, its window and labels, `codec_lines` (the
+    codec's own account: tile vocabulary per game, or metre, pitches and voices), the metrics per
+    split, attribute vectors, training time, the command and the notes training left."""
+    m = bundle.meta
+    lines = [f"model      {bundle.path}",
+             f"domain     {m['domain']}  (genforge {m['genforge_version']}, run format {m['format_version']})",
+             f"window     {' x '.join(map(str, m['shape']))}  latent {m['latent_dim']}  likelihood {m['likelihood']}",
+             f"labels     {', '.join(m['labels']) if m['labels'] else '(unconditional)'}",
+             *codec_lines]
+    for split in ("train", "test"):
+        s = m["metrics"].get(split)
+        if s:
+            lines.append(f"{split:<10} accuracy {s['accuracy']:.4f}  non-empty {s['accuracy_non_empty']:.4f}"
+                         f"{_f1(s)}  ({s['windows']} windows)")
+            for name, ps in s.get("per_label", {}).items():
+                lines.append(f"  {name:<30} {ps['accuracy']:.4f}  non-empty {ps['accuracy_non_empty']:.4f}{_f1(ps)}")
+    if m.get("attributes"):
+        lines.append(f"attributes {', '.join(m['attributes'])}  (sample with --attribute NAME=AMOUNT)")
+    samples = m["metrics"].get("samples")
+    if samples:
+        lines.append(f"samples    {samples['share_identical_to_training']:.1%} of {samples['n']} identical to a "
+                     "training window")
+    h = m.get("history", {})
+    if h:
+        lines.append(f"training   {h.get('epochs_run')} epochs in {h.get('seconds', 0):.0f} s")
+    lines.append(f"command    {m['command']}")
+    lines += [f"note       {note}" for note in m.get("notes", [])]
+    return lines
+
+
+def _f1(scores: dict) -> str:
+    return f"  onset F1 {scores['onset_f1']:.4f}" if scores.get("onset_f1") is not None else ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from genforge.errors import GenforgeError
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -69,7 +71,7 @@ def from_dict(cls, data: dict):
     return cls(**kwargs)
 
 
-__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "replace"]
+__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "replace", "for_training"]
 
 # What `genforge train levels` uses unless told otherwise (chosen by the experiments in
 # benchmarks/results/level_experiments.md on held-out Super Mario Bros levels).
@@ -92,3 +94,22 @@ LEVELS_TRAIN = TrainConfig()
 MUSIC_MODEL = ModelConfig(filters=(32, 64), latent_dim=768, bottleneck="grid", beta=0.05, pos_weight=2.0,
                           kernel=(3, 5), data_bias=True)
 MUSIC_TRAIN = TrainConfig(epochs=12)
+
+
+def for_training(domain: str, preset: str = "vae", epochs: int | None = None, latent_dim: int | None = None,
+                 beta: float | None = None, seed: int = 0) -> tuple[ModelConfig, TrainConfig]:
+    """A domain's default settings with a preset and the user's changes, range-checked (the
+    errors name the `genforge train` options)."""
+    if preset not in PRESETS:
+        raise GenforgeError(f"unknown --preset {preset!r}; choose from {', '.join(PRESETS)}")
+    model_default, train_default = {"levels": (LEVELS_MODEL, LEVELS_TRAIN), "music": (MUSIC_MODEL, MUSIC_TRAIN)}[domain]
+    changes = {k: v for k, v in {"latent_dim": latent_dim, "beta": beta}.items() if v is not None}
+    model_cfg = replace(model_default, **{**PRESETS[preset], **changes})
+    train_cfg = replace(train_default, seed=seed, **({"epochs": epochs} if epochs else {}))
+    if not 1 <= train_cfg.epochs <= 10_000:
+        raise GenforgeError("--epochs must be between 1 and 10000")
+    if not 2 <= model_cfg.latent_dim <= 4096:
+        raise GenforgeError("--latent must be between 2 and 4096")
+    if model_cfg.beta < 0:
+        raise GenforgeError("--beta must be at least 0")
+    return model_cfg, train_cfg

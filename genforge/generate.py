@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from genforge import __version__, runtime
-from genforge.bundle import Bundle, default_model, open_bundle
+from genforge.bundle import Bundle, load
 from genforge.core import latent
 from genforge.domains import codec_for
 from genforge.atomic import atomic_folder, write_bytes
@@ -18,20 +18,9 @@ from genforge.errors import GenforgeError
 from genforge.images import png_bytes, strip
 
 
-def load(model: str | Path | None, domain: str) -> Bundle:
-    path = Path(model) if model else default_model(domain)
-    if model is None and not (path / "genforge.json").is_file():
-        raise GenforgeError(f"no bundled default {domain} model in this install ({path}); pass --model RUN")
-    return open_bundle(path, domain)
-
-
-def _model_name(bundle: Bundle) -> str:
-    return "bundled:" + bundle.domain if bundle.path == default_model(bundle.domain) else str(bundle.path)
-
-
 def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray | None, **extra) -> dict:
     """What an exported asset records of its making; `z` None for a level chained from many latents."""
-    props = {"model": _model_name(bundle), "genforge_version": __version__, **extra}
+    props = {"model": bundle.name, "genforge_version": __version__, **extra}
     if codec.labels:
         props["label"] = codec.labels[label_id]
     if z is not None:
@@ -53,7 +42,7 @@ def check_codec(bundle: Bundle, **wanted) -> None:
     have = bundle.meta.get("codec", {})
     for key, value in wanted.items():
         if value is not None and have.get(key) != value:
-            raise GenforgeError(f"--{key.replace('_', '-')} {value}: this model ({_model_name(bundle)}) makes "
+            raise GenforgeError(f"--{key.replace('_', '-')} {value}: this model ({bundle.name}) makes "
                                 f"{key.replace('_', ' ')} {have.get(key)} only; leave the option out, or train a "
                                 f"model with --{key.replace('_', '-')} {value}")
 
@@ -67,7 +56,7 @@ def push_attributes(bundle: Bundle, z: np.ndarray, amounts: dict[str, float] | N
         return z
     known = bundle.meta.get("attributes") or {}
     if not known:
-        raise GenforgeError(f"{_model_name(bundle)}: this model has no attribute vectors; it takes no --attribute")
+        raise GenforgeError(f"{bundle.name}: this model has no attribute vectors; it takes no --attribute")
     for name, amount in amounts.items():
         if name not in known:
             raise GenforgeError(f"unknown --attribute {name!r}; this model knows: {', '.join(sorted(known))}")

@@ -206,10 +206,11 @@ def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], pri
 
 
 def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
-              notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000) -> Path:
+              notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000, record: dict | None = None) -> Path:
     """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
 
-    `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}."""
+    `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}.
+    `record`: what the bundle keeps of the run for later commands (`data`, `split`, `options`)."""
     from genforge import config as cfg_mod
     from genforge.atomic import write_bytes
     from genforge.bundle import PRIOR_FILE, write_meta, write_prior
@@ -259,25 +260,34 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels),
         **({"logit_bias": np.round(logit_bias.astype(float), 4).tolist()} if logit_bias is not None else {}),
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
-        "command": command, "metrics": metrics, "notes": list(notes), "attributes": attributes,
+        "command": command, **(record or {}), "metrics": metrics, "notes": list(notes), "attributes": attributes,
         "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx", "prior": PRIOR_FILE,
                                       "decoder_keras": "decoder.keras", "encoder_keras": "encoder.keras"},
     })
     return out
 
 
+def _record(data: list[str], split: dict, options: dict | None) -> dict:
+    """The bundle's account of its data: folders and split keys relative (never this machine's
+    absolute paths), and the command's options by name."""
+    from genforge.bundle import relative_path
+
+    return {"data": [relative_path(d) for d in data], "split": split, "options": options or {}}
+
+
 def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
-                 window: tuple[int, int] | None = None, quiet: bool = False) -> Path:
+                 window: tuple[int, int] | None = None, quiet: bool = False, options: dict | None = None) -> Path:
     from genforge.domains.levels import LevelCodec, build_dataset
 
     ds = build_dataset(data, window, train_cfg.stride, train_cfg.test_levels, train_cfg.validation_levels,
                        train_cfg.seed)
-    return train_run(LevelCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, ds.notes, quiet)
+    return train_run(LevelCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, ds.notes, quiet,
+                     record=_record(data, ds.split, options))
 
 
 def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                 bars: int = 4, labels: str | None = "mode", transpose: int = 5, shifts_per_window: int | None = 3,
-                quiet: bool = False) -> Path:
+                quiet: bool = False, options: dict | None = None) -> Path:
     """Piano-roll windows of `bars` bars from MIDI folders (or a notes archive), split by whole
     pieces. Transposition augments the training split only: the original window plus
     `shifts_per_window` random shifts within +-`transpose` semitones (all shifts multiply the data
@@ -289,4 +299,8 @@ def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: T
     notes = list(ds.notes)
     if ds.pieces.get("test"):
         notes.append(f"held-out test pieces ({len(ds.pieces['test'])}): {', '.join(ds.pieces['test'])}")
-    return train_run(MusicCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, notes, quiet)
+    from genforge.bundle import relative_path
+
+    split = {relative_path(folder): parts for folder, parts in ds.split.items()}
+    return train_run(MusicCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, notes, quiet,
+                     record=_record(data, split, options))

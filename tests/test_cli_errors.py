@@ -7,8 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from conftest import KID_ICARUS, SMB, TINY_LEVELS, needs_vglc, run_cli, run_main, write_level_folder
+from support import (
+    KID_ICARUS,
+    SMB,
+    TINY_LEVELS,
+    invoke,
+    needs_vglc,
+    run_cli,
+    write_level_folder,
+)
 
 
 def assert_user_error(res, *says: str, out: Path | None = None) -> str:
@@ -66,7 +73,7 @@ def test_train_on_a_folder_with_a_ragged_level(tmp_path, monkeypatch, capsys):
     rows[2] += "-"
     folder = write_level_folder(tmp_path, levels={"alpha": TINY_LEVELS["alpha"], "gamma": rows})
     out = tmp_path / "run"
-    res = run_main(monkeypatch, capsys, "train", "levels", "--data", folder, "--out", out, "--epochs", "1", "-q")
+    res = invoke("train", "levels", "--data", folder, "--out", out, "--epochs", "1", "-q")
     assert_user_error(res, f"{folder / 'gamma.txt'}:3:", "ragged rows", out=out)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from conftest import KID_ICARUS, SMB, needs_vglc
+from support import KID_ICARUS, SMB, needs_vglc
 
 keras = pytest.importorskip("keras")
 

@@ -9,11 +9,17 @@ import sys
 
 import numpy as np
 import pytest
+from support import SMB, needs_vglc
 
-from conftest import SMB, needs_vglc
-from genforge.bundle import default_model, open_bundle
-from genforge.domains.levels import LevelCodec, cut_windows, place_in, read_vglc_text, to_indices
 from genforge import runtime
+from genforge.bundle import default_model, open_bundle
+from genforge.domains.levels import (
+    LevelCodec,
+    cut_windows,
+    place_in,
+    read_vglc_text,
+    to_indices,
+)
 
 MODEL = default_model("levels")
 

@@ -12,14 +12,14 @@ import shutil
 
 import numpy as np
 import pytest
+from support import REPO
 
-from conftest import REPO
-from genforge import evaluate_music as E
 from genforge import runtime
 from genforge.bundle import open_bundle
 from genforge.domains import codec_for
 from genforge.errors import GenforgeError
-from genforge.evaluate import hamming_nearest
+from genforge.evaluate import music as E
+from genforge.evaluate.common import hamming_nearest
 
 BACH = REPO.parent / "shared" / "datasets" / "midi" / "bach_chorales_music21"
 CHORALES = REPO / "datasets" / "chorales"

@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from genforge.core import latent
 import pytest
 from PIL import Image
+from support import REPO, SMB, needs_vglc
 
-from conftest import REPO, SMB, needs_vglc
 from genforge import runtime
 from genforge.bundle import open_bundle
+from genforge.core import latent
 from genforge.domains import codec_for
 from genforge.domains.levels import TILE_PX, read_tmj, to_chars
 from genforge.generate import interpolate, sample

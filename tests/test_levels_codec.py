@@ -15,12 +15,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import (
+    KID_ICARUS,
+    SMB,
+    SMB2J,
+    TINY_LEGEND,
+    TINY_LEVELS,
+    ZELDA,
+    needs_vglc,
+    write_level_folder,
+)
 
-from conftest import KID_ICARUS, SMB, SMB2J, TINY_LEGEND, TINY_LEVELS, ZELDA, needs_vglc, write_level_folder
 from genforge.domains.games import HORIZONTAL, MARIO_TILES, ROOMS, VERTICAL
 from genforge.domains.levels import (
-    LevelCodec, TileLegend, build_dataset, crop_from, cut_windows, read_level_folder, read_tmj, read_vglc_text,
-    tiled_map, to_chars,
+    LevelCodec,
+    TileLegend,
+    build_dataset,
+    crop_from,
+    cut_windows,
+    read_level_folder,
+    read_tmj,
+    read_vglc_text,
+    tiled_map,
+    to_chars,
 )
 from genforge.errors import GenforgeError
 

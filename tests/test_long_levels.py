@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from support import KID_ICARUS, invoke, needs_vglc
 
-from conftest import KID_ICARUS, needs_vglc, run_main
 from genforge.bundle import default_model, open_bundle
 from genforge.domains import codec_for
 from genforge.domains.level_chain import LevelChain, from_strip, to_strip
@@ -27,7 +27,7 @@ def rows_of(path) -> list[str]:
 
 
 def test_a_200_column_playable_level_is_one_whole_map(monkeypatch, capsys, tmp_path, codec):
-    res = run_main(monkeypatch, capsys, "sample", "levels", "-n", "2", "--seed", "3", "--length", "200",
+    res = invoke("sample", "levels", "-n", "2", "--seed", "3", "--length", "200",
                    "--playable", "--condition", "Super Mario Bros", "--out", tmp_path)
     assert res.returncode == 0, res.stderr
     assert "windows decoded per level" in res.stdout
@@ -53,7 +53,7 @@ def test_a_200_column_playable_level_is_one_whole_map(monkeypatch, capsys, tmp_p
 def test_without_playable_the_seams_are_still_whole_and_the_same_seed_repeats(monkeypatch, capsys, tmp_path, codec):
     a, b = tmp_path / "a", tmp_path / "b"
     for out in (a, b):
-        assert run_main(monkeypatch, capsys, "sample", "levels", "-n", "3", "--seed", "5", "--length", "90",
+        assert invoke("sample", "levels", "-n", "3", "--seed", "5", "--length", "90",
                         "--out", out).returncode == 0
     for txt in sorted(a.glob("*.txt")):
         assert txt.read_text() == (b / txt.name).read_text()
@@ -67,7 +67,7 @@ def test_without_playable_the_seams_are_still_whole_and_the_same_seed_repeats(mo
     (["--length", "20000"], "--length must be between"),
 ])
 def test_bad_lengths_are_one_clear_error(monkeypatch, capsys, tmp_path, args, says):
-    res = run_main(monkeypatch, capsys, "sample", "levels", "-n", "1", *args, "--out", tmp_path)
+    res = invoke("sample", "levels", "-n", "1", *args, "--out", tmp_path)
     assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr
     assert not list(tmp_path.glob("*.tmj"))
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+from support import REPO, invoke, run_cli
 
-from conftest import REPO, run_cli, run_main
 from genforge import runtime
 from genforge.bundle import open_bundle
 from genforge.domains import codec_for
@@ -181,7 +181,7 @@ def test_same_seed_same_files_other_seed_other_music(music_model, sampled, tmp_p
 @needs_bach
 def test_condition_minor_and_an_unknown_condition(music_model, tmp_path, monkeypatch, capsys):
     out = tmp_path / "minor"
-    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "-n", "3", "--condition",
+    res = invoke("sample", "music", "--model", music_model, "-n", "3", "--condition",
                    "minor", "--out", out, "-q")
     assert res.returncode == 0, res.stderr
     for i in range(3):
@@ -189,7 +189,7 @@ def test_condition_minor_and_an_unknown_condition(music_model, tmp_path, monkeyp
                     if m.type == "text")
         assert json.loads(text.removeprefix("genforge "))["label"] == "minor"
     bad = tmp_path / "dorian"
-    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--condition", "dorian",
+    res = invoke("sample", "music", "--model", music_model, "--condition", "dorian",
                    "--out", bad)
     assert_user_error(res, "unknown --condition 'dorian'", "'major', 'minor'", out=bad)
 
@@ -197,7 +197,7 @@ def test_condition_minor_and_an_unknown_condition(music_model, tmp_path, monkeyp
 @needs_bach
 def test_bars_must_be_the_models(music_model, tmp_path, monkeypatch, capsys):
     out = tmp_path / "eight"
-    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--bars", "8", "--out", out)
+    res = invoke("sample", "music", "--model", music_model, "--bars", "8", "--out", out)
     assert_user_error(res, "--bars 8", "bars 4", out=out)
 
 
@@ -210,7 +210,7 @@ def test_attribute_vectors_push_density(music_model, tmp_path, monkeypatch, caps
     folders = {}
     for amount in ("+2", "-2"):
         folders[amount] = tmp_path / f"density{amount}"
-        res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "-n", "16", "--seed", "1",
+        res = invoke("sample", "music", "--model", music_model, "-n", "16", "--seed", "1",
                        "--attribute", f"density={amount}", "--out", folders[amount], "-q")
         assert res.returncode == 0, res.stderr
     up, down = density(folders["+2"], "music-1-"), density(folders["-2"], "music-1-")
@@ -223,10 +223,10 @@ def test_attribute_vectors_push_density(music_model, tmp_path, monkeypatch, caps
                 if m.type == "text")
     assert json.loads(text.removeprefix("genforge "))["attributes"] == "density=+2"
     bad = tmp_path / "bad"
-    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--attribute", "loudness=1",
+    res = invoke("sample", "music", "--model", music_model, "--attribute", "loudness=1",
                    "--out", bad)
     assert_user_error(res, "unknown --attribute 'loudness'", "density", "pitch_range", out=bad)
-    res = run_main(monkeypatch, capsys, "sample", "music", "--model", music_model, "--attribute", "density",
+    res = invoke("sample", "music", "--model", music_model, "--attribute", "density",
                    "--out", bad)
     assert_user_error(res, "NAME=AMOUNT", out=bad)
 
@@ -308,7 +308,7 @@ def test_train_music_on_a_folder_without_midi(tmp_path):
 
 def test_train_music_rejects_unknown_labels(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    res = run_main(monkeypatch, capsys, "train", "music", "--data", tmp_path, "--out", out, "--labels", "genre")
+    res = invoke("train", "music", "--data", tmp_path, "--out", out, "--labels", "genre")
     assert_user_error(res, "unknown --labels 'genre'", "mode, folder, sidecar, none", out=out)
 
 
@@ -389,7 +389,7 @@ def test_committed_chorales_equal_the_shared_midi_conversion():
 def test_build_chorales_without_music21_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "music21", None)              # import music21 -> ImportError
     out = tmp_path / "chorales"
-    res = run_main(monkeypatch, capsys, "datasets", "build", "chorales", "--out", out)
+    res = invoke("datasets", "build", "chorales", "--out", out)
     assert_user_error(res, "needs music21", 'pip install "genforge[chorales]"', out=out)
 
 

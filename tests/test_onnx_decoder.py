@@ -66,7 +66,7 @@ def test_training_writes_the_gemm_graph_and_checks_it_against_keras(tmp_path):
     import json
     import warnings
 
-    from conftest import SMB
+    from support import SMB
 
     if not SMB.is_dir():
         pytest.skip("the VGLC corpus (../shared/datasets/vglc) is absent")

@@ -12,12 +12,13 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from support import KID_ICARUS, REPO, SMB, SMB2J, ZELDA, invoke, needs_vglc
 
-from conftest import KID_ICARUS, REPO, SMB, SMB2J, ZELDA, needs_vglc, run_main
 from genforge.domains.games import KID_ICARUS_TILES, MARIO_TILES, ZELDA_TILES
 from genforge.domains.levels import TILE_PX, TileLegend, cut_windows, read_level_folder
 from genforge.domains.playability import Checker, draw_check
-from genforge.evaluate import hamming_nearest, kl_divergence, mean_pairwise, pattern_counts
+from genforge.evaluate.common import hamming_nearest, mean_pairwise
+from genforge.evaluate.levels import kl_divergence, pattern_counts
 
 MARIO = TileLegend({k: list(v) for k, v in MARIO_TILES.items()})
 ICARUS = TileLegend({k: list(v) for k, v in KID_ICARUS_TILES.items()})
@@ -334,7 +335,7 @@ def test_sampled_levels_have_whole_structures_unless_raw_is_asked(monkeypatch, c
     broken = {}
     for name, extra in (("mended", []), ("raw", ["--raw"])):
         out = tmp_path / name
-        assert run_main(monkeypatch, capsys, "sample", "levels", "-n", "40", "--seed", "2", *extra,
+        assert invoke("sample", "levels", "-n", "40", "--seed", "2", *extra,
                         "--out", out).returncode == 0
         broken[name] = 0
         for txt in sorted(out.glob("*.txt")):
@@ -374,38 +375,38 @@ def level_files(tmp_path):
 
 def test_check_exit_codes(monkeypatch, capsys, tmp_path, level_files):
     good, bad = level_files
-    res = run_main(monkeypatch, capsys, "check", good, "--game", "Super Mario Bros")
+    res = invoke("check", good, "--game", "Super Mario Bros")
     assert res.returncode == 0 and "playable: a" in res.stdout
-    res = run_main(monkeypatch, capsys, "check", good, bad, "--game", "Super Mario Bros")
+    res = invoke("check", good, bad, "--game", "Super Mario Bros")
     assert res.returncode == 1 and "not playable" in res.stdout and str(bad) in res.stdout
-    res = run_main(monkeypatch, capsys, "check", tmp_path / "missing.txt", "--game", "Super Mario Bros")
+    res = invoke("check", tmp_path / "missing.txt", "--game", "Super Mario Bros")
     assert res.returncode == 2 and "no such level file" in res.stderr
-    res = run_main(monkeypatch, capsys, "check", good, "--game", "Tetris")
+    res = invoke("check", good, "--game", "Tetris")
     assert res.returncode == 2 and "unknown --game" in res.stderr
-    res = run_main(monkeypatch, capsys, "check", good)  # a bare .txt: no legend, no game
+    res = invoke("check", good)  # a bare .txt: no legend, no game
     assert res.returncode == 2 and "--game" in res.stderr
     ragged = tmp_path / "ragged.txt"
     ragged.write_text("---\n--\n")
-    res = run_main(monkeypatch, capsys, "check", ragged, "--game", "Super Mario Bros")
+    res = invoke("check", ragged, "--game", "Super Mario Bros")
     assert res.returncode == 2 and "ragged" in res.stderr
 
 
 def test_check_draws_the_path(monkeypatch, capsys, tmp_path, level_files):
     good, bad = level_files
     out = tmp_path / "pics"
-    res = run_main(monkeypatch, capsys, "check", good, bad, "--game", "Super Mario Bros", "--png", out)
+    res = invoke("check", good, bad, "--game", "Super Mario Bros", "--png", out)
     assert res.returncode == 1
     for stem in ("good", "bad"):
         with Image.open(out / f"{stem}-check.png") as im:
             assert im.size == (28 * TILE_PX, 14 * TILE_PX)
     one = tmp_path / "one.png"
-    assert run_main(monkeypatch, capsys, "check", good, "--game", "Super Mario Bros", "--png", one).returncode == 0
+    assert invoke("check", good, "--game", "Super Mario Bros", "--png", one).returncode == 0
     assert one.is_file()
 
 
 @needs_vglc
 def test_check_reads_a_vglc_file_with_its_folder_legend(monkeypatch, capsys):
-    res = run_main(monkeypatch, capsys, "check", SMB / "mario-1-1.txt", SMB2J / "SuperMarioBros2(J)-World4-3.txt")
+    res = invoke("check", SMB / "mario-1-1.txt", SMB2J / "SuperMarioBros2(J)-World4-3.txt")
     assert res.returncode == 1
     lines = res.stdout.splitlines()
     assert "mario-1-1.txt: playable" in lines[0] and "World4-3.txt: not playable" in lines[1]
@@ -427,7 +428,7 @@ def test_measures():
 
 
 def test_evaluate_does_not_import_tensorflow():
-    code = "import sys, genforge.evaluate, genforge.domains.playability; print('tensorflow' in sys.modules)"
+    code = "import sys, genforge.evaluate.levels, genforge.domains.playability; print('tensorflow' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.stdout.strip() == "False", res.stderr
 
@@ -435,9 +436,9 @@ def test_evaluate_does_not_import_tensorflow():
 @needs_vglc
 def test_evaluate_needs_the_corpus(monkeypatch, capsys, tiny_model, tmp_path):
     out = tmp_path / "eval"
-    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "8", "--out", out)
+    res = invoke("evaluate", "levels", "--model", tiny_model, "-n", "8", "--out", out)
     assert res.returncode == 2 and "--data" in res.stderr and not out.exists()
-    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "8", "--out", out,
+    res = invoke("evaluate", "levels", "--model", tiny_model, "-n", "8", "--out", out,
                    "--data", KID_ICARUS)
     assert res.returncode == 2 and "not a game of this model" in res.stderr and not out.exists()
 
@@ -445,7 +446,7 @@ def test_evaluate_needs_the_corpus(monkeypatch, capsys, tiny_model, tmp_path):
 @needs_vglc
 def test_evaluate_writes_every_figure_for_samples_and_held_out(monkeypatch, capsys, tiny_model, tmp_path):
     out = tmp_path / "eval"
-    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "24", "--out", out,
+    res = invoke("evaluate", "levels", "--model", tiny_model, "-n", "24", "--out", out,
                    "--data", SMB)
     assert res.returncode == 0, res.stderr
     assert "playable" in res.stdout
@@ -478,14 +479,14 @@ def test_evaluate_writes_every_figure_for_samples_and_held_out(monkeypatch, caps
 @needs_vglc
 def test_evaluate_draws_a_tsne_map_on_request(monkeypatch, capsys, tiny_model, tmp_path):
     out = tmp_path / "eval"
-    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "16", "--out", out,
+    res = invoke("evaluate", "levels", "--model", tiny_model, "-n", "16", "--out", out,
                    "--data", SMB, "--map", "tsne")
     assert res.returncode == 0, res.stderr
     assert "tsne.png" in json.loads((out / "report.json").read_text())["figures"]
     assert not (out / "pca.png").exists()
     with Image.open(out / "tsne.png") as im:
         assert im.size[0] > 300
-    res = run_main(monkeypatch, capsys, "evaluate", "levels", "--model", tiny_model, "-n", "4", "--out",
+    res = invoke("evaluate", "levels", "--model", tiny_model, "-n", "4", "--out",
                    tmp_path / "other", "--data", SMB, "--map", "umap")
     assert res.returncode == 2 and "unknown --map 'umap'" in res.stderr
 
@@ -501,9 +502,9 @@ def test_playable_sampling_replaces_only_the_rejected_levels(monkeypatch, capsys
     codec = codec_for(open_bundle(default_model("levels")).meta)
     plain, kept = tmp_path / "plain", tmp_path / "playable"
     n = 40  # about 5% of mended samples are unplayable
-    res = run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--out", plain)
+    res = invoke("sample", "levels", "-n", str(n), "--seed", "1", "--out", plain)
     assert res.returncode == 0
-    res = run_main(monkeypatch, capsys, "sample", "levels", "-n", str(n), "--seed", "1", "--playable", "--out", kept)
+    res = invoke("sample", "levels", "-n", str(n), "--seed", "1", "--playable", "--out", kept)
     assert res.returncode == 0 and "attempts per accepted level" in res.stdout
 
     def verdict(folder, i):
@@ -515,7 +516,7 @@ def test_playable_sampling_replaces_only_the_rejected_levels(monkeypatch, capsys
 
     rejected = [i for i in range(n) if not verdict(plain, i)[0]]
     assert rejected, "seed 1 draws some unplayable levels: the test needs one to replace"
-    assert run_main(monkeypatch, capsys, "check", *sorted(kept.glob("*.tmj"))).returncode == 0
+    assert invoke("check", *sorted(kept.glob("*.tmj"))).returncode == 0
     for i in range(n):
         ok, props = verdict(kept, i)
         assert ok, i

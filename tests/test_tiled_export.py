@@ -16,9 +16,15 @@ import numpy as np
 import pytest
 import pytiled_parser
 from PIL import Image
+from support import KID_ICARUS, SMB, TINY_LEGEND, ZELDA, needs_vglc
 
-from conftest import KID_ICARUS, SMB, TINY_LEGEND, ZELDA, needs_vglc
-from genforge.domains.levels import TILE_PX, LevelCodec, build_dataset, read_tmj, to_chars
+from genforge.domains.levels import (
+    TILE_PX,
+    LevelCodec,
+    build_dataset,
+    read_tmj,
+    to_chars,
+)
 
 PROPS = {"model": "test-model", "seed": 11}
 

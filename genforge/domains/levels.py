@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from genforge.domains.games import HORIZONTAL, ROOMS, VERTICAL, GamePreset, find_preset
+from genforge.domains.splits import split_items
 from genforge.errors import GenforgeError
 from genforge.images import png_bytes, sheet
 
@@ -446,7 +447,7 @@ def read_tmj(path: Path, game: str) -> tuple[Level, TileLegend]:
         raise GenforgeError(f"{path}: not a Tiled map (expected a JSON object with \"layers\")")
     if doc.get("infinite"):
         raise GenforgeError(f"{path}: infinite maps are not supported; make the map fixed-size in Tiled")
-    layers = [l for l in doc["layers"] if isinstance(l, dict) and l.get("type") == "tilelayer"]
+    layers = [layer for layer in doc["layers"] if isinstance(layer, dict) and layer.get("type") == "tilelayer"]
     if not layers:
         raise GenforgeError(f"{path}: the map has no tile layer")
     layer = layers[0]
@@ -501,10 +502,11 @@ class LevelDataset:
 
     vocabulary: str                       # index -> tile character
     shape: tuple[int, int]                # common window (rows, cols)
-    games: list[dict]                     # per game: name, legend, layout, window, split level names
+    games: list[dict]                     # per game: name, legend, empty tile, layout, window
     labels: list[str]                     # condition labels (game names); empty for one game
     splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (tile indices (N,H,W), label ids (N,))
     notes: list[str]
+    split: dict[str, dict[str, list[str]]]  # game -> "train" | "validation" | "test" -> level names
 
     def legend_for(self, game: str | None) -> TileLegend:
         """The game's legend, with tiles only other games know filled in (blends use them)."""
@@ -514,16 +516,6 @@ class LevelDataset:
         for g in self.games:
             legend = legend.filled_from(g["legend"])[0]
         return legend
-
-
-def _split_levels(levels: list[Level], test: float, validation: float, seed: int):
-    order = np.random.default_rng(seed).permutation(len(levels))
-    shuffled = [levels[i] for i in order]
-    if len(levels) < 3:  # too few to hold any out: report on training windows, say so
-        return shuffled, [], []
-    n_test = max(1, round(test * len(levels))) if test else 0
-    n_val = max(1, round(validation * len(levels))) if validation else 0
-    return shuffled[n_test + n_val:], shuffled[n_test:n_test + n_val], shuffled[:n_test]
 
 
 def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = None, stride: int = 1,
@@ -541,9 +533,9 @@ def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = No
     vocabulary = "".join(sorted(used))
     shape = (max(s.window[0] for s in sets), max(s.window[1] for s in sets))
     parts: dict[str, list] = {"train": [], "validation": [], "test": []}
-    games = []
+    games, split_names = [], {}
     for label, s in enumerate(sets):
-        train, val, held = _split_levels(s.levels, test, validation, seed)
+        train, val, held = split_items(s.levels, test, validation, seed)
         if not val:
             notes.append(f"{s.game}: {len(s.levels)} level(s) only, none held out; metrics are on training windows")
         for split, lvls in (("train", train), ("validation", val), ("test", held)):
@@ -552,8 +544,9 @@ def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = No
                 if len(wins):
                     parts[split].append((place_in(wins, shape, s.legend.empty), label))
         games.append({"name": s.game, "legend": s.legend.tiles, "empty": s.legend.empty, "layout": s.layout,
-                      "window": list(s.window), "train_levels": [lv.name for lv in train],
-                      "validation_levels": [lv.name for lv in val], "test_levels": [lv.name for lv in held]})
+                      "window": list(s.window)})
+        split_names[s.game] = {"train": [lv.name for lv in train], "validation": [lv.name for lv in val],
+                         "test": [lv.name for lv in held]}
     if not parts["train"]:
         raise GenforgeError(f"no training windows of {shape[0]} x {shape[1]} tiles in {', '.join(map(str, folders))}")
     splits = {}
@@ -563,7 +556,7 @@ def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = No
         grids = np.concatenate([g for g, _ in items])
         ids = np.concatenate([np.full(len(g), lab, dtype=np.int32) for g, lab in items])
         splits[split] = (to_indices(grids, vocabulary), ids)
-    return LevelDataset(vocabulary, shape, games, names if len(sets) > 1 else [], splits, notes)
+    return LevelDataset(vocabulary, shape, games, names if len(sets) > 1 else [], splits, notes, split_names)
 
 
 # ---------------------------------------------------------------- the codec the VAE plugs into
@@ -610,6 +603,20 @@ class LevelCodec:
     @property
     def grid_shape(self) -> tuple[int, int, int]:
         return (*self.shape, len(self.vocabulary))
+
+    def describe(self, split: dict[str, dict[str, list[str]]]) -> list[str]:
+        """`genforge info`'s lines for the codec: each game's layout, window and tiles, and the
+        levels held out of training (`split`: the bundle's)."""
+        lines = []
+        for g in self.games:
+            tiles = ", ".join(f"{c} {'/'.join(g['legend'].get(c, [])[:2])}" for c in self.vocabulary
+                              if c in g["legend"])
+            lines += [f"game       {g['name']}: {g['layout']} windows {g['window'][0]} x {g['window'][1]}",
+                      f"  tiles    {tiles}"]
+            held = split.get(g["name"], {}).get("test")
+            if held:
+                lines.append(f"  held out {', '.join(held)}")
+        return lines
 
     # ---- tensors
     def to_onehot(self, indices: np.ndarray) -> np.ndarray:

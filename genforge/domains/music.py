@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genforge.domains.splits import split_items
 from genforge.errors import GenforgeError
 from genforge.images import png_bytes, sheet as _sheet
 
@@ -1262,17 +1263,8 @@ class MusicDataset:
     time_signature: tuple[int, int]
     tempo: float
     pieces: dict[str, list[str]]                        # split -> piece file names
+    split: dict[str, dict[str, list[str]]]              # data folder -> split -> piece file names
     report: Counter                                     # skip reasons -> counts
-
-
-def _split_pieces(items: list, test: float, validation: float, seed: int):
-    order = np.random.default_rng(seed).permutation(len(items))
-    shuffled = [items[i] for i in order]
-    if len(items) < 3:
-        return shuffled, [], []
-    n_test = max(1, round(test * len(items))) if test else 0
-    n_val = max(1, round(validation * len(items))) if validation else 0
-    return shuffled[n_test + n_val:], shuffled[n_test:n_test + n_val], shuffled[:n_test]
 
 
 def _piece_label(piece: Piece, kind, folder_name: str, sidecar: dict, sidecar_root: Path, sidecar_file: str):
@@ -1328,6 +1320,7 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
     notes: list[str] = []
     report: Counter = Counter()
     entries = []                                # (piece, label, source)
+    folder_of: dict[int, str] = {}              # id(piece) -> the data folder it came from
     for folder in folders:
         mf = read_folder(folder, recursive, spb)
         notes.append(mf.summary())
@@ -1352,6 +1345,7 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
                 report["pieces without a label in labels.csv/json (pieces)"] += 1
                 continue
             entries.append((piece, label, source))
+            folder_of[id(piece)] = str(folder)
     if labels == "folder" and len({Path(f).name for f in folders}) != len(folders):
         raise GenforgeError(f"two data folders share a name: {', '.join(map(str, folders))}")
     if not entries:
@@ -1415,16 +1409,19 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
         label_names = sorted({lab for _, lab, _ in cut})
     label_index = {name: i for i, name in enumerate(label_names)}
 
-    train, val, held = _split_pieces(cut, test, validation, seed)
+    train, val, held = split_items(cut, test, validation, seed)
     if not val:
         notes.append(f"{len(cut)} piece(s) only, none held out; metrics are on training windows")
     if not train:
         raise GenforgeError(f"{len(cut)} usable piece(s): none left for training after holding out "
                             f"test {test} and validation {validation}")
     splits, names = {}, {}
+    by_folder: dict[str, dict[str, list[str]]] = {}
     plain_train = None
     for split, items in (("train", train), ("validation", val), ("test", held)):
         names[split] = [p.name for p, _, _ in items]
+        for p, _, _ in items:
+            by_folder.setdefault(folder_of[id(p)], {"train": [], "validation": [], "test": []})[split].append(p.name)
         if not items:
             splits[split] = plain_train               # the training windows, not transposed
             continue
@@ -1458,7 +1455,8 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
         notes.append(f"{snapped} note(s) off the {spb}-steps-per-beat grid snapped to the nearest step")
     for reason, n in sorted(report.items()):
         notes.append(f"skipped: {reason}: {n}")
-    return MusicDataset(splits, label_names, notes, low, high, vs, spb, bars, time_signature, tempo, names, report)
+    return MusicDataset(splits, label_names, notes, low, high, vs, spb, bars, time_signature, tempo, names, by_folder,
+                        report)
 
 
 # ---------------------------------------------------------------- the codec the VAE plugs into
@@ -1504,6 +1502,13 @@ class MusicCodec:
     @property
     def grid_shape(self) -> tuple[int, int, int]:
         return (self.bars * self.steps_per_bar, self.high - self.low + 1, 2 * len(self.voices))
+
+    def describe(self, split: dict[str, dict[str, list[str]]]) -> list[str]:
+        """`genforge info`'s lines for the codec: metre, grid, pitch range, tempo and voices."""
+        voices = ", ".join(f"{v.name} (program {v.program})" for v in self.voices)
+        return [f"music      {self.bars} bars of {ts_text(self.time_signature)}, {self.steps_per_beat} steps per "
+                f"beat, pitches {self.low}-{self.high}, {self.tempo:g} bpm",
+                f"voices     {voices}"]
 
     # ---- tensors
     def to_onehot(self, grids: np.ndarray) -> np.ndarray:

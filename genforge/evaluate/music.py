@@ -39,21 +39,21 @@ overlaid) and rolls.png (sample piano rolls beside held-out ones), each atomical
 """
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import numpy as np
 
 from genforge import __version__, runtime
 from genforge.atomic import write_bytes, write_json, write_text
+from genforge.bundle import load
 from genforge.domains import codec_for
 from genforge.domains import music as M
 from genforge.errors import GenforgeError
-from genforge.evaluate import (_edges, _fmt, _hist_panel, _legend_strip, _rel, _summary, _with_legend,
-                               nearest_distance)
+from genforge.evaluate.common import (SETS, finite, fmt, nearest_distance, percent, relative_gap, summary,
+                                      training_data)
+from genforge.evaluate.plots import hist_panel, histogram_edges, legend_strip, with_legend
 from genforge.images import png_bytes, sheet
 
-SETS = ("samples", "held_out", "training")
 SET_COLOURS = {"samples": (214, 39, 40), "held_out": (31, 119, 180), "training": (120, 120, 120)}
 MOST = 20_000                 # samples per condition
 TRAINING_MOST = 20_000        # training windows measured and searched for nearest neighbours
@@ -78,7 +78,7 @@ _MODE_SCALES = np.array([[[pc in M.scale_pitch_classes(t, m) for pc in range(12)
 
 # ---------------------------------------------------------------- measures (numpy)
 
-def window_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray | None = None) -> dict:
+def measure_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray | None = None) -> dict:
     """Per-window (numerator, denominator) of every measure above but novelty, (N,) arrays each,
     so any subset of windows is summarised by summing (music.summarise). `modes`: per window the
     index in music.MODES its mode-based measures use, -1 for none (those windows are left out)."""
@@ -104,9 +104,9 @@ def window_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarr
 
 
 def _chunked_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray) -> dict:
-    parts = [window_sums(grids[i:i + CHUNK], steps_per_bar, low, modes[i:i + CHUNK])
+    parts = [measure_sums(grids[i:i + CHUNK], steps_per_bar, low, modes[i:i + CHUNK])
              for i in range(0, len(grids), CHUNK)]
-    return _join(parts, empty_like=window_sums(grids[:0], steps_per_bar, low))
+    return _join(parts, empty_like=measure_sums(grids[:0], steps_per_bar, low))
 
 
 def _join(parts: list[dict], empty_like: dict | None = None) -> dict:
@@ -157,42 +157,13 @@ def _attributes(grids: np.ndarray, codec) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------- the data
 
-def _recorded(command: str, option: str) -> list[str]:
-    """Values of `option` in a recorded command line (`--data X` or `--data=X`)."""
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return []
-    values = [words[i + 1] for i, w in enumerate(words[:-1]) if w == option]
-    return values + [w.split("=", 1)[1] for w in words if w.startswith(option + "=")]
-
-
-def _data(meta: dict, data: list[str | Path] | None) -> tuple[list[Path], bool]:
-    """The folders (or notes archives) to rebuild the split from, and whether they are the ones
-    the training command names."""
-    recorded = [Path(d) for d in _recorded(meta.get("command", ""), "--data")]
-    if data:
-        paths = [Path(d) for d in data]
-        for p in paths:
-            if not p.exists():
-                raise GenforgeError(f"--data {p}: no such file or folder")
-        return paths, [p.resolve() for p in paths] == [p.resolve() for p in recorded]
-    missing = [p for p in recorded if not p.exists()]
-    if not recorded or missing:
-        raise GenforgeError("cannot find the music this model was trained on"
-                            f"{' (' + ', '.join(map(str, missing)) + ')' if missing else ''}; pass it with "
-                            "--data FOLDER (the MIDI folder or notes archive it was trained on, e.g. "
-                            "--data datasets/chorales)")
-    return recorded, True
-
-
-def _label_scheme(meta: dict, folders: list[Path]) -> str | None:
-    """The `labels` build_dataset was given at training: the command's --labels, else (the CLI's
-    default, or a library call) what the model's labels say."""
-    given = _recorded(meta.get("command", ""), "--labels")
+def _label_scheme(bundle, folders: list[Path]) -> str | None:
+    """The `labels` build_dataset was given at training: the recorded --labels option, else (a
+    library call) what the model's labels say."""
+    given = bundle.options.get("labels")
     if given:
-        return None if given[-1] == "none" else given[-1]
-    labels = list(meta.get("labels") or [])
+        return None if given == "none" else given
+    labels = list(bundle.labels)
     if not labels:
         return None
     if labels == list(M.MODES):
@@ -206,7 +177,7 @@ def _rebuild(bundle, codec, folders: list[Path]):
     tc = from_dict(TrainConfig, bundle.meta["train_config"])
     ds = M.build_dataset([str(f) for f in folders], bars=codec.bars, steps_per_beat=codec.steps_per_beat,
                          test=tc.test_levels, validation=tc.validation_levels, seed=tc.seed, transpose=0,
-                         labels=_label_scheme(bundle.meta, folders), time_signature=codec.time_signature,
+                         labels=_label_scheme(bundle, folders), time_signature=codec.time_signature,
                          pitch_range=(codec.low, codec.high), voices=len(codec.voices))
     if list(ds.labels) != list(bundle.labels):
         raise GenforgeError(f"the data's labels ({', '.join(ds.labels) or 'none'}) are not the model's "
@@ -214,11 +185,10 @@ def _rebuild(bundle, codec, folders: list[Path]):
     return ds, tc
 
 
-def _recorded_test_pieces(meta: dict) -> list[str] | None:
-    for note in meta.get("notes", []):
-        if note.startswith("held-out test pieces (") and "): " in note:
-            return note.split("): ", 1)[1].split(", ")
-    return None
+def recorded_test_pieces(bundle) -> list[str] | None:
+    """The pieces the model was tested on at training, from every data folder; None if unrecorded."""
+    parts = [p["test"] for p in bundle.split.values() if "test" in p]
+    return [name for part in parts for name in part] if parts else None
 
 
 # ---------------------------------------------------------------- the job
@@ -239,17 +209,16 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
     """Sample `n` windows per condition (each label, or `condition` only), measure them beside the
     held-out test windows and the training windows of the same split; write report.json,
     report.md and the figures under `out`; return the report."""
-    from genforge.generate import _model_name, load
-
     runtime.check_count(n, "-n", MOST)
     if not 0 <= temperature <= 10:
         raise GenforgeError(f"--temperature must be between 0 and 10, got {temperature}")
     bundle = load(model, "music")
     codec = codec_for(bundle.meta)
     asked = bundle.label_id(condition)
-    folders, same_data = _data(bundle.meta, data)
+    folders, same_data = training_data(bundle, data, "it with --data FOLDER (the MIDI folder or notes archive it "
+                                                     "was trained on, e.g. --data datasets/chorales)")
     ds, tc = _rebuild(bundle, codec, folders)
-    report = {"model": _model_name(bundle), "genforge_version": __version__, "n": n, "seed": seed,
+    report = {"model": bundle.name, "genforge_version": __version__, "n": n, "seed": seed,
               "temperature": temperature, "condition": condition, "data": [str(f) for f in folders],
               "split": {"seed": tc.seed, "test": tc.test_levels, "validation": tc.validation_levels},
               "conditions": {}, "notes": []}
@@ -261,7 +230,7 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
                                                                np.zeros(0, int))
     train, train_ids = ds.splits["train"]
     report["held_out_pieces"] = len(ds.pieces[held_split]) if held_split else 0
-    recorded = _recorded_test_pieces(bundle.meta)
+    recorded = recorded_test_pieces(bundle)
     if recorded is not None and held_split == "test":      # the model names its test pieces: compare
         common = len(set(recorded) & set(ds.pieces["test"]))
         if sorted(recorded) != sorted(ds.pieces["test"]):
@@ -334,25 +303,22 @@ def _entry(measured: dict) -> dict:
         row = {s: ratios[s].get(k) for s in SETS}
         if all(v is None for v in row.values()):
             continue
-        row["gap"] = _rel(row["samples"], row["held_out"])
+        row["gap"] = relative_gap(row["samples"], row["held_out"])
         entry["measures"][k] = row
     entry["novelty"] = {}
     for s in ("samples", "held_out"):
         v = measured[s]["novelty"]
         v = v[np.isfinite(v)]
-        entry["novelty"][s] = {**_summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
-    entry["novelty"]["gap"] = _rel(entry["novelty"]["samples"]["mean"], entry["novelty"]["held_out"]["mean"])
+        entry["novelty"][s] = {**summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
+    entry["novelty"]["gap"] = relative_gap(entry["novelty"]["samples"]["mean"], entry["novelty"]["held_out"]["mean"])
     entry["attributes"] = {}
     for a in M.ATTRIBUTES:
-        row = {s: _summary(_finite(measured[s]["attributes"][a])) for s in SETS}
-        row["gap"] = _rel(row["samples"]["mean"], row["held_out"]["mean"])
+        row = {s: summary(finite(measured[s]["attributes"][a])) for s in SETS}
+        row["gap"] = relative_gap(row["samples"]["mean"], row["held_out"]["mean"])
         entry["attributes"][a] = row
     return entry
 
 
-def _finite(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, float)
-    return v[np.isfinite(v)]
 
 
 # ---------------------------------------------------------------- figures and text
@@ -365,18 +331,18 @@ def _figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
     for key, measured in per_condition.items():
         panels = []
         for a in M.ATTRIBUTES:
-            values = {s: _finite(measured[s]["attributes"][a]) for s in SETS}
+            values = {s: finite(measured[s]["attributes"][a]) for s in SETS}
             present = [v for v in values.values() if len(v)]
             if not present:
                 continue
-            edges = _edges(present)
+            edges = histogram_edges(present)
             top = 1.05 * max(float((np.histogram(v, edges)[0] / len(v)).max()) for v in present)
             series = [(values[s], SET_COLOURS[s]) for s in ("training", "held_out", "samples") if len(values[s])]
-            panels.append(_hist_panel(f"{key}: {a}", series, edges, top or 1.0))
+            panels.append(hist_panel(f"{key}: {a}", series, edges, top or 1.0))
         if panels:
             rows.append(np.concatenate(panels, 1))
     if rows:
-        image = _with_legend(sheet(rows, columns=1), legend)
+        image = with_legend(sheet(rows, columns=1), legend)
         written.append(write_bytes(out / "stats.png", png_bytes(image)).name)
 
     blocks = []
@@ -389,7 +355,7 @@ def _figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
         if not parts:
             continue
         row = sheet(parts, columns=len(parts), gap=24)
-        caption = _legend_strip([(f"{key}: {len(views)} samples (left)", SET_COLOURS["samples"]),
+        caption = legend_strip([(f"{key}: {len(views)} samples (left)", SET_COLOURS["samples"]),
                                  (f"{len(held_views)} held-out windows (right)", SET_COLOURS["held_out"])],
                                 row.shape[1])[:, :row.shape[1]]
         blocks.append(np.concatenate([caption, row], 0))
@@ -398,27 +364,25 @@ def _figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
     return written
 
 
-def _pct(v) -> str:
-    return "-" if v is None else f"{v:+.1%}"
 
 
 def _table(entry: dict) -> list[str]:
     lines = ["| measure | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
     words = dict(MEASURES)
     for k, row in entry["measures"].items():
-        lines.append(f"| {words[k]} | {_fmt(row['samples'])} | {_fmt(row['held_out'])} | {_fmt(row['training'])} | "
-                     f"{_pct(row['gap'])} |")
+        lines.append(f"| {words[k]} | {fmt(row['samples'])} | {fmt(row['held_out'])} | {fmt(row['training'])} | "
+                     f"{percent(row['gap'])} |")
     nov = entry["novelty"]
     lines.append(f"| novelty: share of cells differing from the nearest training window | "
-                 f"{_fmt(nov['samples']['mean'])} | {_fmt(nov['held_out']['mean'])} | - | {_pct(nov['gap'])} |")
-    lines.append(f"| share identical to a training window (any key) | {_fmt(nov['samples']['share_identical'])} | "
-                 f"{_fmt(nov['held_out']['share_identical'])} | - | - |")
+                 f"{fmt(nov['samples']['mean'])} | {fmt(nov['held_out']['mean'])} | - | {percent(nov['gap'])} |")
+    lines.append(f"| share identical to a training window (any key) | {fmt(nov['samples']['share_identical'])} | "
+                 f"{fmt(nov['held_out']['share_identical'])} | - | - |")
     lines += ["", "Per window (mean ± std):", "",
               "| attribute | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
     for a, row in entry["attributes"].items():
         def cell(s, row=row):
-            return f"{_fmt(row[s]['mean'])} ± {_fmt(row[s]['std'])}" if row[s]["mean"] is not None else "-"
-        lines.append(f"| {a} | {cell('samples')} | {cell('held_out')} | {cell('training')} | {_pct(row['gap'])} |")
+            return f"{fmt(row[s]['mean'])} ± {fmt(row[s]['std'])}" if row[s]["mean"] is not None else "-"
+        lines.append(f"| {a} | {cell('samples')} | {cell('held_out')} | {cell('training')} | {percent(row['gap'])} |")
     return lines
 
 
@@ -441,7 +405,7 @@ def _markdown(report: dict) -> str:
                "rolls.png": "a few sample piano rolls beside held-out ones"}
     lines.append("Figures: " + "; ".join(f"`{f}`, {figures.get(f, '')}" for f in report.get("figures", [])) + ".")
     lines.append("")
-    lines.append("Definitions: see `genforge/evaluate_music.py` (ratios pool counts over windows; mode measures use "
+    lines.append("Definitions: see `genforge/evaluate/music.py` (ratios pool counts over windows; mode measures use "
                  "the asked mode for samples and the piece's label for real windows; novelty compares windows moved "
                  "to an estimated tonic of C, so a transposed copy counts as a copy).")
     return "\n".join(lines) + "\n"
@@ -460,9 +424,9 @@ def summary_lines(report: dict) -> list[str]:
         for k in SUMMARY_MEASURES:
             row = e["measures"].get(k)
             if row:
-                lines.append(f"  {k:<23} samples {_fmt(row['samples'])}  held-out {_fmt(row['held_out'])}  "
-                             f"gap {_pct(row['gap'])}")
+                lines.append(f"  {k:<23} samples {fmt(row['samples'])}  held-out {fmt(row['held_out'])}  "
+                             f"gap {percent(row['gap'])}")
         nov = e["novelty"]
-        lines.append(f"  {'novelty':<23} samples {_fmt(nov['samples']['mean'])}  "
-                     f"held-out {_fmt(nov['held_out']['mean'])}  identical {_fmt(nov['samples']['share_identical'])}")
+        lines.append(f"  {'novelty':<23} samples {fmt(nov['samples']['mean'])}  "
+                     f"held-out {fmt(nov['held_out']['mean'])}  identical {fmt(nov['samples']['share_identical'])}")
     return lines

@@ -1,0 +1,84 @@
+"""`genforge check`, `info`, `export` and `datasets build`: commands around the models."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from genforge.cli.common import print_description, recorded_command, report_written
+
+datasets_app = typer.Typer(help="Build the corpora genforge ships (under datasets/).", no_args_is_help=True)
+build_app = typer.Typer(help="Build a corpus from its source.", no_args_is_help=True)
+datasets_app.add_typer(build_app, name="build")
+
+
+def check_levels(
+    files: list[Path] = typer.Argument(..., help="Level files: VGLC .txt (legend in their folder) or Tiled .tmj."),
+    game: Optional[str] = typer.Option(None, help="Game preset for files that do not say (a bare .txt)."),
+    png: Optional[Path] = typer.Option(None, "--png", help="Draw the path (or where it fails): a .png file for "
+                                       "one level, else a folder of NAME-check.png."),
+):
+    """Is each level playable? Prints the path found or where the player gets stuck.
+
+    Exit status 0 if every level is playable, 1 if any is not, 2 for bad input.
+
+    Examples:
+
+      genforge check outputs/levels/level-7-000.tmj
+
+      genforge check "../shared/datasets/vglc/Super Mario Bros/mario-1-1.txt" --png outputs/1-1-path.png
+    """
+    from genforge.domains.playability import check_files
+
+    raise typer.Exit(0 if check_files(files, game, png, typer.echo) else 1)
+
+
+def info(model: Path = typer.Argument(..., help="Run folder."),
+         as_json: bool = typer.Option(False, "--json", help="Print the whole metadata as JSON.")):
+    """Describe a run: shape, tile vocabulary, labels, metrics and the command that trained it.
+
+    Example:
+
+      genforge info outputs/runs/smb
+    """
+    if as_json:
+        import json
+
+        from genforge.bundle import open_bundle
+
+        typer.echo(json.dumps(open_bundle(model).meta, indent=2))
+    else:
+        print_description(model)
+
+
+def export_decoder(model: Path = typer.Argument(..., help="Run folder."),
+                   out: Path = typer.Option(..., "--out", help="Folder for the engine package.")):
+    """Write a decoder package for a game engine: decoder.onnx, a JSON sidecar and a README.
+
+    Example:
+
+      genforge export outputs/runs/smb --out outputs/smb-decoder
+    """
+    from genforge.export import export
+
+    report_written(export(model, out), "decoder package")
+
+
+@build_app.command("chorales")
+def build_chorales(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("datasets/chorales"), "--out", help="Folder for chorales.npz and PROVENANCE.md."),
+):
+    r"""Convert the Bach chorales bundled with music21 into datasets/chorales/ (needs the chorales extra).
+
+    Writes chorales.npz (the notes of every chorale, S/A/T/B) and PROVENANCE.md. Train on it with
+    `genforge train music --data datasets/chorales`, which needs no music21.
+
+    Example:
+
+      pip install "genforge\[chorales]" && genforge datasets build chorales
+    """
+    from genforge.chorales import build
+
+    report_written(build(out, recorded_command(ctx)), "chorales corpus")

@@ -1,0 +1,109 @@
+"""`genforge train levels | music`: settings from the options, then the training job."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from genforge.cli.common import print_description, recorded_command
+from genforge.errors import GenforgeError
+
+app = typer.Typer(help="Train a model; writes a run folder.", no_args_is_help=True)
+
+MUSIC_LABELS = ("mode", "folder", "sidecar", "none")
+
+
+def _window(text: Optional[str]) -> Optional[tuple[int, int]]:
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise GenforgeError(f"--window must look like 14x28 (rows x columns), got {text!r}") from None
+    if not (2 <= h <= 256 and 2 <= w <= 256):
+        raise GenforgeError(f"--window {text}: rows and columns must be between 2 and 256")
+    return h, w
+
+
+def _options(data: list[Path], out: Path, **options) -> dict:
+    """Every option of the command by name, as the bundle records them (paths relative)."""
+    from genforge.bundle import relative_path
+
+    return {"data": [relative_path(d) for d in data], "out": relative_path(out), **options}
+
+
+@app.command("levels")
+def train_levels(
+    ctx: typer.Context,
+    data: list[Path] = typer.Option(..., "--data", help="Folder of levels (VGLC .txt + legend, or Tiled .tmj). "
+                                    "Repeat for several games: the game becomes the condition."),
+    out: Path = typer.Option(..., "--out", help="Run folder to write."),
+    preset: str = typer.Option("vae", help="Model preset: vae, beta-vae or contractive-ae."),
+    epochs: Optional[int] = typer.Option(None, help="Most epochs (early stopping may end sooner)."),
+    latent_dim: Optional[int] = typer.Option(None, "--latent", help="Latent size."),
+    beta: Optional[float] = typer.Option(None, help="Weight of the KL term."),
+    window: Optional[str] = typer.Option(None, help="Window ROWSxCOLS; default: the game's (14x28 for Mario)."),
+    seed: int = typer.Option(0, help="Random seed: same seed, same data split and model."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Train a level VAE.
+
+    Examples:
+
+      genforge train levels --data "../shared/datasets/vglc/Super Mario Bros" --out outputs/runs/smb
+
+      genforge train levels --data DIR1 --data DIR2 --out outputs/runs/multi
+    """
+    from genforge import config
+
+    model_cfg, train_cfg = config.for_training("levels", preset, epochs, latent_dim, beta, seed)
+    shape = _window(window)
+    from genforge.train import train_levels as run
+
+    options = _options(data, out, preset=preset, epochs=epochs, latent=latent_dim, beta=beta, window=window,
+                       seed=seed, quiet=quiet)
+    path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), shape, quiet, options)
+    print_description(path)
+
+
+@app.command("music")
+def train_music(
+    ctx: typer.Context,
+    data: list[Path] = typer.Option(..., "--data", help="Folder of MIDI files (read recursively), or a notes "
+                                    "archive such as datasets/chorales. Repeat for several folders."),
+    out: Path = typer.Option(..., "--out", help="Run folder to write."),
+    bars: int = typer.Option(4, help="Bars per window (the model's length)."),
+    epochs: Optional[int] = typer.Option(None, help="Most epochs (early stopping may end sooner)."),
+    latent_dim: Optional[int] = typer.Option(None, "--latent", help="Latent size."),
+    beta: Optional[float] = typer.Option(None, help="Weight of the KL term."),
+    seed: int = typer.Option(0, help="Random seed: same seed, same data split and model."),
+    labels: str = typer.Option("mode", help="Condition: mode (major/minor, estimated from the notes; a "
+                               "labels.csv/.json beside the files overrides), folder (each --data folder is a "
+                               "label), sidecar (labels.csv/.json only; unlabelled files skipped) or none."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Train a piano-roll VAE on MIDI files; conditioned on key mode by default.
+
+    Examples:
+
+      genforge train music --data ../shared/datasets/midi/bach_chorales_music21 --out outputs/runs/bach
+
+      genforge train music --data datasets/chorales --out outputs/runs/chorales --epochs 20
+
+      genforge train music --data DIR1 --data DIR2 --labels folder --out outputs/runs/two-styles
+    """
+    from genforge import config
+
+    if labels not in MUSIC_LABELS:
+        raise GenforgeError(f"unknown --labels {labels!r}; choose from {', '.join(MUSIC_LABELS)}")
+    if not 1 <= bars <= 64:
+        raise GenforgeError("--bars must be between 1 and 64")
+    model_cfg, train_cfg = config.for_training("music", "vae", epochs, latent_dim, beta, seed)
+    from genforge.train import train_music as run
+
+    options = _options(data, out, bars=bars, epochs=epochs, latent=latent_dim, beta=beta, seed=seed, labels=labels,
+                       quiet=quiet)
+    path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), bars=bars,
+               labels=None if labels == "none" else labels, quiet=quiet, options=options)
+    print_description(path)
