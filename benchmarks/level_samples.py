@@ -25,7 +25,7 @@ SECTION = "## Samples"
 
 
 def measure(model: Path, n: int) -> dict:
-    from genforge.domains.playability import check_file
+    from genforge.domains.levels.check import check_file
     from genforge.evaluate.levels import evaluate_levels
     from genforge.generate import sample
 
@@ -41,7 +41,8 @@ def measure(model: Path, n: int) -> dict:
         sample(model, "levels", 4, 0, tmp / "long", playable=True, stats=long_stats, length=200, quiet=True)
         long_s = time.perf_counter() - started
         verdicts = [check_file(f) for f in sorted((tmp / "long").glob("*.tmj"))]
-    return {"model": str(model), "n": n, "evaluate_seconds": round(evaluate_s, 1), "report": report,
+    shown = model.resolve().relative_to(ROOT) if model.resolve().is_relative_to(ROOT) else model
+    return {"model": str(shown), "n": n, "evaluate_seconds": round(evaluate_s, 1), "report": report,
             "playable_100": stats,
             "length_200": {"levels": len(verdicts), "seconds": round(long_s, 1),
                            "playable": sum(bool(v[0].playable) for v in verdicts),

@@ -68,7 +68,8 @@ def run(name: str, quick: bool = False) -> dict:
     import numpy as np
 
     from genforge import config
-    from genforge.domains.music import MusicCodec, build_dataset
+    from genforge.domains.music.codec import MusicCodec
+    from genforge.domains.music.dataset import build_dataset
     from genforge.train import encode_mean, fit, make_inputs, reconstruct
 
     model_changes, train_changes, data_changes = CONFIGS[name]
@@ -130,7 +131,8 @@ def sample_stats(model, codec, ds, train_codes, n: int = 300) -> dict:
 def stats_of_saved(name: str, folder: Path) -> dict:
     from genforge import config
     from genforge.core.vae import VAE
-    from genforge.domains.music import MusicCodec, build_dataset
+    from genforge.domains.music.codec import MusicCodec
+    from genforge.domains.music.dataset import build_dataset
 
     model_changes, train_changes, data_changes = CONFIGS[name]
     cfg = config.replace(config.ModelConfig(), **model_changes)

@@ -146,10 +146,14 @@ def main() -> None:
     folders = {"project_disk": SCRATCH}
     if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):
         folders["ram_folder"] = Path("/dev/shm")
+    os.chdir(ROOT)  # the commands run in the project, and the results name paths relative to it
+    model = a.model.resolve().relative_to(ROOT) if a.model.resolve().is_relative_to(ROOT) else a.model
+    folders = {name: folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+               for name, folder in folders.items()}
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "model": str(a.model),
-        "sample_levels_n100": end_to_end(["sample", "levels", "-n", "100", "--seed", "1", "--model", str(a.model)],
+        "model": str(model),
+        "sample_levels_n100": end_to_end(["sample", "levels", "-n", "100", "--seed", "1", "--model", str(model)],
                                          a.repeats, folders),
         "sample_music_n10": end_to_end(["sample", "music", "-n", "10", "--seed", "1"], a.repeats,
                                        {"project_disk": SCRATCH}),
@@ -160,7 +164,6 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sample_speed.json").write_text(json.dumps(result, indent=2) + "\n")
     s, d = result["sample_levels_n100"], result["decoder"]
-    model = a.model.relative_to(ROOT) if a.model.is_relative_to(ROOT) else a.model
     lines = ["# Sampling speed", "", f"Machine: {result['machine']}. Model: `{model}`.", "",
              "| measure | median | note |", "|---|---|---|"]
     where = {"project_disk": "into outputs/ (the project's disk)", "ram_folder": "into a RAM folder (/dev/shm)"}

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "datasets"
+DATA = Path("..") / "shared" / "datasets"  # relative to ROOT, where the command runs: results record no machine paths
 RESULTS = ROOT / "benchmarks" / "results"
 
 COMMANDS = {
@@ -32,9 +32,11 @@ COMMANDS = {
 
 
 def run(domain: str, out: Path) -> dict:
-    args = COMMANDS[domain] + ["--out", str(out), "--quiet"]
+    out = out.resolve()
+    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+    args = COMMANDS[domain] + ["--out", str(shown), "--quiet"]
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "genforge", *args], check=True)
+    subprocess.run([sys.executable, "-m", "genforge", *args], check=True, cwd=ROOT)
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kB
     meta = json.loads((out / "genforge.json").read_text())
@@ -77,9 +79,9 @@ def install(domain: str, out: Path, result: dict) -> Path:
         shutil.copy2(out / name, target / name)
     meta = json.loads((out / "genforge.json").read_text())
     if domain == "levels":
-        split = "\n".join(f"- {g['name']}: trained on {len(g['train_levels'])} levels, validated on "
-                          f"{', '.join(g['validation_levels'])}; held out for the metrics: {', '.join(g['test_levels'])}"
-                          for g in meta["codec"]["games"])
+        split = "\n".join(f"- {game}: trained on {len(parts['train'])} levels, validated on "
+                          f"{', '.join(parts['validation'])}; held out for the metrics: {', '.join(parts['test'])}"
+                          for game, parts in meta["split"].items())
         corpus = "the Video Game Level Corpus (MIT licence)"
     else:
         split = "\n".join(f"- {n}" for n in meta.get("notes", []))
@@ -87,7 +89,7 @@ def install(domain: str, out: Path, result: dict) -> Path:
     card = [f"# Model card: genforge's default {domain} model", "",
             f"Trained by genforge's own command on {corpus}; see `datasets/README.md`. "
             "Only weights ship, never the corpus files.", "",
-            "## Command", "", "```", result["command"].replace(str(DATA), "../shared/datasets"), "```", "",
+            "## Command", "", "```", result["command"], "```", "",
             "## Data split (whole levels or pieces)", "", split, "",
             "## Configuration", "", "```json", json.dumps(meta["model_config"], indent=2), "```", "",
             "## Measured", "", markdown(result).split("\n", 4)[4],

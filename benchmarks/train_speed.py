@@ -31,7 +31,8 @@ def main() -> None:
 
     from genforge import train as T
     from genforge.config import LEVELS_MODEL, LEVELS_TRAIN, replace
-    from genforge.domains.levels import LevelCodec, build_dataset
+    from genforge.domains.levels.codec import LevelCodec
+    from genforge.domains.levels.dataset import build_dataset
 
     cfg = replace(LEVELS_TRAIN, epochs=a.epochs, patience=a.epochs)  # no early stop: the whole curve
     ds = build_dataset([VGLC / "Super Mario Bros", VGLC / "Super Mario Bros 2 (Japan)"], seed=cfg.seed)

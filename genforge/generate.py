@@ -128,7 +128,7 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
     `playable`: levels only; every exported level passes the playability checker (see
     `make_playable`); `stats`, if given, receives the attempts per accepted level.
     `length`: levels only; whole levels this many tiles along the direction of play, chained from
-    windows (genforge.domains.level_chain), instead of single windows.
+    windows (genforge.domains.levels.chain), instead of single windows.
     `repair`: levels only; False exports the decoder's raw output, broken structures and all
     (see runtime.decode_assets); --playable and --length always mend them."""
     if temperature < 0 or temperature > 10:
@@ -183,7 +183,7 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
                  temperature: float, quiet: bool, playable: bool, stats: dict | None, length: int) -> list[Path]:
     if bundle.domain != "levels":
         raise GenforgeError(f"--length is for levels only, not {bundle.domain}")
-    from genforge.domains.level_chain import LevelChain
+    from genforge.domains.levels.chain import LevelChain
 
     runtime.check_count(n, most=1000)
     ids = runtime.pick_labels(bundle, condition, n, np.random.default_rng(seed))

@@ -277,7 +277,8 @@ def _record(data: list[str], split: dict, options: dict | None) -> dict:
 
 def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                  window: tuple[int, int] | None = None, quiet: bool = False, options: dict | None = None) -> Path:
-    from genforge.domains.levels import LevelCodec, build_dataset
+    from genforge.domains.levels.codec import LevelCodec
+    from genforge.domains.levels.dataset import build_dataset
 
     ds = build_dataset(data, window, train_cfg.stride, train_cfg.test_levels, train_cfg.validation_levels,
                        train_cfg.seed)
@@ -292,7 +293,8 @@ def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: T
     pieces. Transposition augments the training split only: the original window plus
     `shifts_per_window` random shifts within +-`transpose` semitones (all shifts multiply the data
     about 10x, ~2 GB of float32 for the Bach chorales)."""
-    from genforge.domains.music import MusicCodec, build_dataset
+    from genforge.domains.music.codec import MusicCodec
+    from genforge.domains.music.dataset import build_dataset
 
     ds = build_dataset(data, bars=bars, test=train_cfg.test_levels, validation=train_cfg.validation_levels,
                        seed=train_cfg.seed, transpose=transpose, labels=labels, shifts_per_window=shifts_per_window)

@@ -1,5 +1,6 @@
 """What tests share besides fixtures: where the corpora are, tiny hand-made level folders, and
-ways to run the command line (in a fresh process, or in this one through Typer's CliRunner).
+ways to run the command line (in a fresh process, or in this one through Typer's CliRunner) and
+to check the user errors it reports.
 
 The corpus lives outside the repository (read-only, never copied in): `<repo>/../shared/datasets`.
 A fresh clone without that shared folder still runs every test that does not need it.
@@ -22,9 +23,12 @@ SMB2J = VGLC / "Super Mario Bros 2 (Japan)"
 KID_ICARUS = VGLC / "Kid Icarus"
 ZELDA = VGLC / "The Legend of Zelda"
 MIDI = DATASETS / "midi"
+BACH = MIDI / "bach_chorales_music21"          # 348 Bach chorales as MIDI, with metadata.csv
 NO_VGLC = "the VGLC corpus (../shared/datasets/vglc) is absent: a fresh clone without the shared data"
 
 needs_vglc = pytest.mark.skipif(not VGLC.is_dir(), reason=NO_VGLC)
+NO_BACH = f"the Bach chorales of the shared MIDI data ({BACH}) are absent: a fresh clone without the shared data"
+needs_bach = pytest.mark.skipif(not ((BACH / "metadata.csv").is_file() and (BACH / "midi").is_dir()), reason=NO_BACH)
 
 
 # ---------------------------------------------------------------- tiny level folders
@@ -89,6 +93,22 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-m", "genforge", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or REPO, env=env, timeout=timeout)
+
+
+def assert_user_error(res, *says: str, out: Path | None = None) -> str:
+    """The one error line, after checking the whole contract."""
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    line = lines[0]
+    assert line.startswith("genforge: error: "), line
+    for text in says:
+        assert text in line, (text, line)
+    if out is not None:
+        left = sorted(p.relative_to(out) for p in out.rglob("*")) if out.exists() else []
+        assert left == [], f"--out holds partial files after an error: {left}"
+    return line
 
 
 def invoke(*args: str) -> subprocess.CompletedProcess:

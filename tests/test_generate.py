@@ -16,7 +16,9 @@ from genforge import runtime
 from genforge.bundle import open_bundle
 from genforge.core import latent
 from genforge.domains import codec_for
-from genforge.domains.levels import TILE_PX, read_tmj, to_chars
+from genforge.domains.levels.grid import to_chars
+from genforge.domains.levels.read import read_tmj
+from genforge.domains.levels.tiles import TILE_PX
 from genforge.generate import interpolate, sample
 
 pytestmark = needs_vglc
@@ -222,7 +224,7 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(tiny_model, tmp_path, m
     assert all(p.parent == out and p.is_file() for p in written)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["levels"], "no hidden folder left beside it"
     from genforge.atomic import FILE_MODE
-    from genforge.domains.levels import LevelCodec
+    from genforge.domains.levels.codec import LevelCodec
 
     assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {FILE_MODE}
 

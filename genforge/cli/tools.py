@@ -29,7 +29,7 @@ def check_levels(
 
       genforge check "../shared/datasets/vglc/Super Mario Bros/mario-1-1.txt" --png outputs/1-1-path.png
     """
-    from genforge.domains.playability import check_files
+    from genforge.domains.levels.check import check_files
 
     raise typer.Exit(0 if check_files(files, game, png, typer.echo) else 1)
 
@@ -79,6 +79,6 @@ def build_chorales(
 
       pip install "genforge\[chorales]" && genforge datasets build chorales
     """
-    from genforge.chorales import build
+    from genforge.domains.music.chorales import build
 
     report_written(build(out, recorded_command(ctx)), "chorales corpus")

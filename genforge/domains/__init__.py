@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-CODECS = {"levels": "genforge.domains.levels:LevelCodec", "music": "genforge.domains.music:MusicCodec"}
+CODECS = {"levels": "genforge.domains.levels.codec:LevelCodec", "music": "genforge.domains.music.codec:MusicCodec"}
 
 
 def codec_for(meta: dict):

@@ -56,7 +56,7 @@ ZELDA_TILES = {
 }
 
 
-# Playability physics (genforge.domains.playability reads them; tile meanings come from the
+# Playability physics (genforge.domains.levels.playability reads them; tile meanings come from the
 # legend's tags). `checker`: platformer (start at the left, finish at the right edge), climber
 # (start at the bottom, finish at the top) or rooms (every door reachable from every other).
 # jump_height: rows a jump rises (one column across at most per row, going up and coming down);
@@ -120,3 +120,16 @@ def find_preset(folder_name: str, level_names: list[str]) -> GamePreset | None:
         if lowered and all(n.startswith(preset.file_prefixes) for n in lowered):
             return preset
     return None
+
+
+def layout_for(preset: GamePreset | None, shapes: list[tuple[int, int]]) -> tuple[str, tuple[int, int]]:
+    """The layout and default window of a level set: its preset's, or for a game without one,
+    read from the (rows, cols) shapes of its levels."""
+    if preset:
+        return preset.layout, preset.window
+    # Unknown game: wide levels scroll sideways, tall ones climb; a window is square-ish at most.
+    h = max(rows for rows, _ in shapes)
+    w = max(cols for _, cols in shapes)
+    if w >= h:
+        return HORIZONTAL, (h, min(w, 2 * h))
+    return VERTICAL, (min(h, w), w)

@@ -5,7 +5,7 @@ the unfiltered samples AND for the held-out real levels (whole levels the model 
 cut into windows the same way), each against the training windows, so a number always has its
 reference beside it:
 
-  playable          share of windows the game's checker passes (genforge.domains.playability)
+  playable          share of windows the game's checker passes (genforge.domains.levels.playability)
   broken            share of windows holding a broken multi-tile structure (cut pipe, floating cannon);
                     samples are measured as `sample levels` writes them (structures mended, see
                     Checker.repair), and `raw_decoder` gives the share before mending
@@ -37,8 +37,7 @@ from genforge import __version__, runtime
 from genforge.atomic import write_bytes, write_json, write_text
 from genforge.bundle import load
 from genforge.domains import codec_for
-from genforge.domains.levels import TileLegend, cut_windows, place_in, read_level_folder, to_chars, to_indices
-from genforge.domains.playability import Checker, draw_check
+from genforge.domains.levels import check, grid, playability, read
 from genforge.errors import GenforgeError
 from genforge.evaluate.common import (SETS, fmt, hamming_nearest, mean_pairwise, percent, relative_gap, summary,
                                       training_data)
@@ -73,7 +72,8 @@ def kl_divergence(p_counts: dict[int, int], q_counts: dict[int, int], smoothing:
     return float(np.sum(p * np.log(p / q)))
 
 
-def window_stats(windows: np.ndarray, legend: TileLegend, layout: str, checker: Checker) -> dict[str, np.ndarray]:
+def window_stats(windows: np.ndarray, legend: grid.TileLegend, layout: str,
+                 checker: playability.Checker) -> dict[str, np.ndarray]:
     """Per-window statistics of tile-character windows (N, H, W)."""
     n, h, w = windows.shape
     tags = legend.tiles
@@ -102,7 +102,7 @@ def _corpus(codec, folders: list[Path], split: dict[str, dict[str, list[str]]]) 
     games = {g["name"]: g for g in codec.games}
     out = {}
     for folder in folders:
-        s = read_level_folder(folder)
+        s = read.read_level_folder(folder)
         g = games.get(s.game)
         if g is None:
             raise GenforgeError(f"{folder}: {s.game!r} is not a game of this model ({', '.join(games)})")
@@ -113,7 +113,7 @@ def _corpus(codec, folders: list[Path], split: dict[str, dict[str, list[str]]]) 
         window = tuple(g["window"])
 
         def cut(names):
-            wins = [cut_windows(by_name[n], g["layout"], window, g["empty"]) for n in names if n in by_name]
+            wins = [grid.cut_windows(by_name[n], g["layout"], window, g["empty"]) for n in names if n in by_name]
             wins = [w for w in wins if len(w)]
             return np.concatenate(wins) if wins else np.zeros((0, *window), "<U1")
 
@@ -149,9 +149,9 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
     indices = codec.repair(raw, logits, ids)  # what `sample levels` writes
     game_of = np.maximum(ids, 0)
     def per_game(grids):
-        return {name: to_chars(np.stack([codec.native(grids[i], int(ids[i])) for i in np.nonzero(game_of == g)[0]])
-                               if np.any(game_of == g) else np.zeros((0, *codec.games[g]["window"]), int),
-                               codec.vocabulary)
+        return {name: grid.to_chars(np.stack([codec.native(grids[i], int(ids[i])) for i in np.nonzero(game_of == g)[0]])
+                                    if np.any(game_of == g) else np.zeros((0, *codec.games[g]["window"]), int),
+                                    codec.vocabulary)
                 for g, name in enumerate(names)}
 
     samples, raw_samples = per_game(indices), per_game(raw)
@@ -163,7 +163,7 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
     for g, name in enumerate(names):
         c = corpus[name]
         legend, layout = c["legend"], c["layout"]
-        checker = Checker.for_game(name, legend, layout, room=tuple(codec.games[g]["window"]))
+        checker = playability.Checker.for_game(name, legend, layout, room=tuple(codec.games[g]["window"]))
         checkers[name] = checker
         sets = {"samples": samples[name], "held_out": c["held_out"], "training": c["train"]}
         if c["note"]:
@@ -171,7 +171,7 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
         if not len(sets["samples"]):
             report["notes"].append(f"{name}: no samples drew this label")
         vocab = codec.vocabulary
-        idx = {k: to_indices(v, vocab) if len(v) else np.zeros((0, *v.shape[1:]), int) for k, v in sets.items()}
+        idx = {k: grid.to_indices(v, vocab) if len(v) else np.zeros((0, *v.shape[1:]), int) for k, v in sets.items()}
         entry = {"windows": {k: int(len(v)) for k, v in sets.items()}, "held_out_levels": c["held_levels"],
                  "physics": {k: v for k, v in checker.physics.items() if k != "structures"}}
         playable = {k: checker.playable(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
@@ -304,8 +304,8 @@ def _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, c
                 wins = corpus[name][part]
                 if not len(wins):
                     continue
-                grids = codec.to_onehot(to_indices(place_in(wins, codec.shape, codec.games[g]["empty"]),
-                                                   codec.vocabulary))
+                grids = codec.to_onehot(grid.to_indices(grid.place_in(wins, codec.shape, codec.games[g]["empty"]),
+                                                        codec.vocabulary))
                 ids = np.full(len(wins), g if codec.labels else -1)
                 dest.append(enc(grids, latent.one_hot(np.maximum(ids, 0), len(codec.labels)))[0])
                 lab.append(np.full(len(wins), g))
@@ -349,7 +349,7 @@ def _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, c
         wins = samples[name][:8]
         legend, checker = corpus[name]["legend"], checkers[name]
         for w in wins:
-            previews.append(draw_check(w, legend, checker.check(w), checker.structure_problems(w)))
+            previews.append(check.draw_check(w, legend, checker.check(w), checker.structure_problems(w)))
     if previews:
         written.append(write_bytes(out / "checks.png", png_bytes(sheet(previews[:16], columns=4))).name)
     return written
@@ -414,7 +414,7 @@ def _markdown(report: dict) -> str:
     lines += ["## Figures", ""] + [f"- `{f}`" for f in report.get("figures", [])]
     lines += ["", "Definitions: see `genforge/evaluate/levels.py` (novelty and diversity are shares of differing cells; "
               "KL over k x k tile patterns with add-half smoothing; leniency = -(enemies + solid hazards + gap "
-              "columns) / columns). Playability rules: `genforge/domains/playability.py`."]
+              "columns) / columns). Playability rules: `genforge/domains/levels/playability.py`."]
     if report["notes"]:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"

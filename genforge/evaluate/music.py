@@ -9,9 +9,9 @@ windows, side by side, per condition and pooled:
   in_asked_mode_scale     share of note onsets inside the best-fitting scale of the window's mode
                           (tonic free: a mode-conditioned model is told major or minor, not the
                           tonic); the asked mode for samples, the piece's label for real windows;
-                          only for mode labels. Scales: genforge.domains.music.scale_pitch_classes
+                          only for mode labels. Scales: genforge.domains.music.theory.scale_pitch_classes
   estimated_mode_agrees   share of non-silent windows whose estimated key (Krumhansl-Schmuckler,
-                          music.window_keys) has that mode
+                          music.theory.window_keys) has that mode
   in_scale_share          share of note onsets inside the scale of each window's own estimated key
   polyphony               notes sounding at once, over the steps where anything sounds
   pitch_classes_per_bar   distinct pitch classes sounding in a bar, over the non-empty bars
@@ -30,8 +30,8 @@ windows, side by side, per condition and pooled:
   gap                     (samples - held-out) / |held-out| for each figure
 
 Ratios pool numerators and denominators over windows (a busy window weighs more than a quiet
-one), as genforge.domains.music.window_sums does. Per-window attributes (density, pitch range,
-polyphony, register, note length: music.window_attributes) are summarised as mean/std/median
+one), as genforge.domains.music.stats.window_sums does. Per-window attributes (density, pitch range,
+polyphony, register, note length: music.stats.window_attributes) are summarised as mean/std/median
 and drawn as histograms.
 
 Writes report.json, report.md, stats.png (attribute histograms: samples, held-out and training
@@ -47,7 +47,10 @@ from genforge import __version__, runtime
 from genforge.atomic import write_bytes, write_json, write_text
 from genforge.bundle import load
 from genforge.domains import codec_for
-from genforge.domains import music as M
+from genforge.domains.music.dataset import build_dataset
+from genforge.domains.music.roll import as_batch
+from genforge.domains.music.stats import ATTRIBUTES, summarise, window_attributes, window_sums
+from genforge.domains.music.theory import MODES, scale_pitch_classes, window_keys
 from genforge.errors import GenforgeError
 from genforge.evaluate.common import (SETS, finite, fmt, nearest_distance, percent, relative_gap, summary,
                                       training_data)
@@ -72,23 +75,23 @@ MEASURES = (                  # key in the report -> words in report.md
 )
 SUM_KEYS = ("poly", "pcb", "empty", "qual", "scale", "notes_per_bar", "silent_windows", "in_asked_mode_scale",
             "estimated_mode_agrees")
-_MODE_SCALES = np.array([[[pc in M.scale_pitch_classes(t, m) for pc in range(12)] for t in range(12)]
-                         for m in M.MODES])                                      # (mode, tonic, pitch class)
+_MODE_SCALES = np.array([[[pc in scale_pitch_classes(t, m) for pc in range(12)] for t in range(12)]
+                         for m in MODES])                                        # (mode, tonic, pitch class)
 
 
 # ---------------------------------------------------------------- measures (numpy)
 
 def measure_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray | None = None) -> dict:
     """Per-window (numerator, denominator) of every measure above but novelty, (N,) arrays each,
-    so any subset of windows is summarised by summing (music.summarise). `modes`: per window the
-    index in music.MODES its mode-based measures use, -1 for none (those windows are left out)."""
-    g = M._batch(grids)
+    so any subset of windows is summarised by summing (music.stats.summarise). `modes`: per window the
+    index in music.theory.MODES its mode-based measures use, -1 for none (those windows are left out)."""
+    g = as_batch(grids)
     n = len(g)
     if not n:
         return {k: (np.zeros(0, int), np.zeros(0, int)) for k in SUM_KEYS}
     modes = np.full(n, -1) if modes is None else np.asarray(modes)
-    keys = M.window_keys(g, low)
-    sums = M.window_sums(g, steps_per_bar, low, keys=keys)
+    keys = window_keys(g, low)
+    sums = window_sums(g, steps_per_bar, low, keys=keys)
     bars = max(1, g.shape[1] // steps_per_bar)
     sums["notes_per_bar"] = (sums["qual"][1], np.full(n, bars))
     busy = g.any(axis=(1, 2, 3))
@@ -123,16 +126,16 @@ def _join(parts: list[dict], empty_like: dict | None = None) -> dict:
 
 
 def _ratios(sums: dict) -> dict:
-    return {k: (None if v is None else round(v, 4)) for k, v in M.summarise(sums).items()}
+    return {k: (None if v is None else round(v, 4)) for k, v in summarise(sums).items()}
 
 
 def describe(grids: np.ndarray, codec, mode: str | None) -> dict:
     """The measures of a batch of windows for one asked mode (or None), as a flat dict with the
     window count (the rows benchmarks/music_experiments.py prints)."""
-    modes = np.full(len(grids), M.MODES.index(mode) if mode in M.MODES else -1)
-    out = M.summarise(_chunked_sums(np.asarray(grids), codec.steps_per_bar, codec.low, modes))
+    modes = np.full(len(grids), MODES.index(mode) if mode in MODES else -1)
+    out = summarise(_chunked_sums(np.asarray(grids), codec.steps_per_bar, codec.low, modes))
     out["windows"] = int(len(grids))
-    if mode not in M.MODES:
+    if mode not in MODES:
         out.pop("in_asked_mode_scale")
         out.pop("estimated_mode_agrees")
     return out
@@ -141,9 +144,9 @@ def describe(grids: np.ndarray, codec, mode: str | None) -> dict:
 def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
     """Windows (N, S, P, C) moved to an estimated tonic of C (shift -5..+6 semitones) on a pitch
     axis widened by `pad` rows each side, flattened: (N, S * (P + 2 pad) * C) bool."""
-    g = M._batch(grids)
+    g = as_batch(grids)
     n, s, p, c = g.shape
-    shift = (5 - M.window_keys(g, low) % 12) % 12 - 5 if n else np.zeros(0, int)    # tonic t -> t + shift = C
+    shift = (5 - window_keys(g, low) % 12) % 12 - 5 if n else np.zeros(0, int)    # tonic t -> t + shift = C
     out = np.zeros((n, s, p + 2 * pad, c), bool)
     for k in np.unique(shift):
         sel = shift == k
@@ -152,7 +155,7 @@ def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
 
 
 def _attributes(grids: np.ndarray, codec) -> dict[str, np.ndarray]:
-    return M.window_attributes(grids, codec.steps_per_bar, codec.low)
+    return window_attributes(grids, codec.steps_per_bar, codec.low)
 
 
 # ---------------------------------------------------------------- the data
@@ -166,7 +169,7 @@ def _label_scheme(bundle, folders: list[Path]) -> str | None:
     labels = list(bundle.labels)
     if not labels:
         return None
-    if labels == list(M.MODES):
+    if labels == list(MODES):
         return "mode"
     return "folder" if labels == sorted(p.name for p in folders) else "sidecar"
 
@@ -175,10 +178,10 @@ def _rebuild(bundle, codec, folders: list[Path]):
     from genforge.config import TrainConfig, from_dict
 
     tc = from_dict(TrainConfig, bundle.meta["train_config"])
-    ds = M.build_dataset([str(f) for f in folders], bars=codec.bars, steps_per_beat=codec.steps_per_beat,
-                         test=tc.test_levels, validation=tc.validation_levels, seed=tc.seed, transpose=0,
-                         labels=_label_scheme(bundle, folders), time_signature=codec.time_signature,
-                         pitch_range=(codec.low, codec.high), voices=len(codec.voices))
+    ds = build_dataset([str(f) for f in folders], bars=codec.bars, steps_per_beat=codec.steps_per_beat,
+                       test=tc.test_levels, validation=tc.validation_levels, seed=tc.seed, transpose=0,
+                       labels=_label_scheme(bundle, folders), time_signature=codec.time_signature,
+                       pitch_range=(codec.low, codec.high), voices=len(codec.voices))
     if list(ds.labels) != list(bundle.labels):
         raise GenforgeError(f"the data's labels ({', '.join(ds.labels) or 'none'}) are not the model's "
                             f"({', '.join(bundle.labels) or 'none'}); pass the data it was trained on with --data")
@@ -193,7 +196,7 @@ def recorded_test_pieces(bundle) -> list[str] | None:
 
 # ---------------------------------------------------------------- the job
 
-def _draw(bundle, codec, net, n: int, seed: int, label: str | None, temperature: float):
+def draw_samples(bundle, codec, net, n: int, seed: int, label: str | None, temperature: float):
     """`n` samples as `genforge sample music --condition LABEL --seed SEED` draws them, decoded a
     chunk at a time (the same draws as one call: the temperature stream is consumed in order)."""
     z, ids = runtime.sample_latents(bundle, n, seed, label)
@@ -250,7 +253,7 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
     cells = int(np.prod(codec.grid_shape))
 
     def mode_of(label_names: list[str | None], ids: np.ndarray) -> np.ndarray:
-        index = np.array([M.MODES.index(nm) if nm in M.MODES else -1 for nm in label_names] or [-1])
+        index = np.array([MODES.index(nm) if nm in MODES else -1 for nm in label_names] or [-1])
         return index[np.maximum(ids, 0)] if len(ids) else np.zeros(0, int)
 
     names = list(bundle.labels) if bundle.labels else [None]
@@ -261,7 +264,7 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
     for i in wanted:
         label = names[i]
         key = label or "all"
-        grids = _draw(bundle, codec, net, n, seed, label, temperature)
+        grids = draw_samples(bundle, codec, net, n, seed, label, temperature)
         sets = {"samples": grids,
                 "held_out": held[held_ids == i] if label is not None else held,
                 "training": train[train_ids == i] if label is not None else train}
@@ -312,7 +315,7 @@ def _entry(measured: dict) -> dict:
         entry["novelty"][s] = {**summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
     entry["novelty"]["gap"] = relative_gap(entry["novelty"]["samples"]["mean"], entry["novelty"]["held_out"]["mean"])
     entry["attributes"] = {}
-    for a in M.ATTRIBUTES:
+    for a in ATTRIBUTES:
         row = {s: summary(finite(measured[s]["attributes"][a])) for s in SETS}
         row["gap"] = relative_gap(row["samples"]["mean"], row["held_out"]["mean"])
         entry["attributes"][a] = row
@@ -330,7 +333,7 @@ def _figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
     rows = []
     for key, measured in per_condition.items():
         panels = []
-        for a in M.ATTRIBUTES:
+        for a in ATTRIBUTES:
             values = {s: finite(measured[s]["attributes"][a]) for s in SETS}
             present = [v for v in values.values() if len(v)]
             if not present:

@@ -1,0 +1,20 @@
+"""Piano-roll music: MIDI <-> onset/hold piano rolls <-> bar-aligned grid windows for the VAE.
+
+Knows nothing of Keras, and reads and writes MIDI with mido alone (numpy for everything else).
+Nothing is imported here: import from the module that defines a name.
+
+  roll.py      Voice, Segment, Piece; the grid layout (onset/hold planes) and its conversions;
+               the shared checks of steps per beat, tempo and time signature
+  midi.py      read_midi, write_midi, write_piece (mido); MidiError
+  corpus.py    folders of MIDI files (read_folder), notes archives (.npz), labels files
+  theory.py    key profiles, key and mode estimates, scales per key
+  windows.py   bar-aligned windows of a Piece; transposition
+  stats.py     music statistics of grid batches; per-window attributes
+  render.py    piano-roll PNG previews and WAV audio
+  dataset.py   build_dataset: labelled windows split by whole pieces (MusicDataset)
+  codec.py     MusicCodec, the codec the VAE plugs into
+  chorales.py  `genforge datasets build chorales`: the music21 Bach chorales as a notes archive
+
+Each module imports only modules above it in this list, so there is no cycle, and nothing below
+codec needs the codec or the dataset builder.
+"""

@@ -1,0 +1,67 @@
+"""build_dataset: windows split by whole pieces, transposed for training, labelled by mode, folder or
+labels files."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from support import needs_bach
+
+from genforge.domains.music.dataset import build_dataset
+from genforge.domains.music.midi import read_midi
+from genforge.domains.music.theory import estimate_mode
+from genforge.errors import GenforgeError
+
+
+@needs_bach
+def test_build_dataset_splits_transposes_and_labels(bach_subset):
+    d, files = bach_subset
+    ds = build_dataset([d], bars=4, test=0.2, validation=0.1, seed=3, transpose=5)
+    assert ds.labels == ["major", "minor"]
+    assert ds.time_signature == (4, 4)
+    shape = ds.splits["train"][0].shape[1:]
+    assert shape == (64, ds.high - ds.low + 1, 8)
+    assert 36 <= ds.low and ds.high <= 81
+    names = {k: set(v) for k, v in ds.pieces.items()}
+    assert not (names["train"] & names["test"]) and not (names["train"] & names["validation"])
+    assert not (names["validation"] & names["test"])
+    # Augmented training set: more windows than the un-augmented held-out share would suggest,
+    # and every window still obeys the layout (onset implies hold) inside the range.
+    train, ids = ds.splits["train"]
+    assert len(train) == len(ids) and set(np.unique(ids)) <= {0, 1}
+    assert np.all(train[..., 1::2] >= train[..., 0::2])
+    assert any("transposition" in n and "->" in n for n in ds.notes)
+    assert any("3/4" in n for n in ds.notes)                          # skipped bars are reported
+    assert any("not a MIDI file" in n for n in ds.notes)              # notes.txt
+    assert ds.report["files skipped: not a MIDI file (files)"] == 1
+    # Without transposition the training split is smaller; held-out splits are never augmented.
+    plain = build_dataset([d], bars=4, test=0.2, validation=0.1, seed=3, transpose=0)
+    assert len(plain.splits["train"][0]) < len(train)
+    assert len(plain.splits["test"][0]) == len(ds.splits["test"][0])
+    assert len(plain.splits["validation"][0]) == len(ds.splits["validation"][0])
+    capped = build_dataset([d], bars=4, test=0.2, validation=0.1, seed=3, transpose=5, shifts_per_window=2)
+    assert len(plain.splits["train"][0]) < len(capped.splits["train"][0]) <= 3 * len(plain.splits["train"][0])
+
+
+@needs_bach
+def test_labels_sidecar_overrides_the_estimate(bach_subset, tmp_path):
+    _, files = bach_subset
+    # An override that contradicts the estimate wins.
+    target = read_midi(files[2])
+    est = estimate_mode(target)
+    flip = "minor" if est == "major" else "major"
+    d2 = tmp_path / "one"
+    d2.mkdir()
+    os.symlink(files[2], d2 / files[2].name)
+    for f in files[4:8]:
+        os.symlink(f, d2 / f.name)
+    (d2 / "labels.json").write_text(json.dumps({files[2].name: flip}))
+    ds = build_dataset([d2], test=0, validation=0, transpose=0)
+    assert any("1 from labels files" in n for n in ds.notes)
+    (d2 / "labels.json").write_text(json.dumps({files[2].name: "cheerful"}))
+    with pytest.raises(GenforgeError, match="not a mode"):
+        build_dataset([d2], test=0, validation=0, transpose=0)
+    ds = build_dataset([d2], test=0, validation=0, transpose=0, labels="sidecar")
+    assert ds.labels == ["cheerful"]

@@ -1,0 +1,239 @@
+"""`evaluate_music`: the bundled music model's samples beside the held-out Bach windows.
+
+The main report is built once per module (40 samples per condition, ~7 s on 2 cores, most of it
+reading the 348 MIDI files and the nearest-neighbour search) from the shared MIDI data
+(../shared/datasets/midi beside the repository; those tests are skipped without it). The
+committed notes archive (datasets/chorales) and the argument checks need no shared data.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from support import BACH, NO_BACH, REPO, needs_bach
+
+from genforge import runtime
+from genforge.bundle import open_bundle
+from genforge.domains import codec_for
+from genforge.errors import GenforgeError
+from genforge.evaluate import music as E
+from genforge.evaluate.common import hamming_nearest
+
+CHORALES = REPO / "datasets" / "chorales"
+MODEL = REPO / "genforge" / "models" / "music"
+N = 40
+SHARES = ("in_asked_mode_scale", "estimated_mode_agrees", "in_scale_share", "empty_bar_rate",
+          "qualified_note_rate", "silent_windows")
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    if not (BACH / "midi").is_dir():
+        pytest.skip(NO_BACH)
+    out = tmp_path_factory.mktemp("eval-music")
+    return E.evaluate_music(None, N, out, seed=0, data=[BACH]), out
+
+
+# ---------------------------------------------------------------- the report on real data
+
+@needs_bach
+def test_samples_and_held_out_side_by_side_for_each_condition(evaluated):
+    report, _ = evaluated
+    assert report["model"] == "bundled:music" and report["n"] == N and report["notes"] == []
+    assert list(report["conditions"]) == ["major", "minor"] and "pooled" in report
+    held = 0
+    for entry in [*report["conditions"].values(), report["pooled"]]:
+        assert entry["windows"]["held_out"] > 100 and entry["windows"]["training"] > 500
+        assert set(entry["measures"]) == {k for k, _ in E.MEASURES}
+        for row in entry["measures"].values():
+            assert set(row) == {"samples", "held_out", "training", "gap"}
+            assert row["held_out"] is not None and row["samples"] is not None
+        for row in entry["attributes"].values():
+            assert row["samples"]["mean"] is not None and row["held_out"]["mean"] is not None
+    for entry in report["conditions"].values():
+        assert entry["windows"]["samples"] == N
+        held += entry["windows"]["held_out"]
+    pooled = report["pooled"]["windows"]
+    assert pooled["samples"] == 2 * N and pooled["held_out"] == held
+    # The split is the model's own: its 62 held-out pieces, recorded at training time.
+    assert report["held_out_pieces"] == len(E.recorded_test_pieces(open_bundle(MODEL))) == 62
+
+
+@needs_bach
+def test_held_out_bach_is_in_scale_and_values_are_in_range(evaluated):
+    report, _ = evaluated
+    for name, entry in [*report["conditions"].items(), ("pooled", report["pooled"])]:
+        m = entry["measures"]
+        assert m["in_scale_share"]["held_out"] > 0.85, name           # real Bach: measured 0.94-0.95
+        assert m["in_asked_mode_scale"]["held_out"] > 0.9, name      # measured 0.95-0.98
+        assert m["polyphony"]["held_out"] == pytest.approx(4.0, abs=0.05), name   # four voices almost always
+        for k in SHARES:
+            for s in E.SETS:
+                assert 0.0 <= m[k][s] <= 1.0, (name, k, s)
+        for s in E.SETS:
+            assert 1.0 <= m["pitch_classes_per_bar"][s] <= 12.0
+            assert 0.0 < m["polyphony"][s] <= 2 * 46                     # at most every pitch of every voice
+            assert m["notes_per_bar"][s] > 0
+        for k, row in m.items():
+            if row["held_out"]:
+                assert row["gap"] == pytest.approx((row["samples"] - row["held_out"]) / abs(row["held_out"]),
+                                                   abs=1e-3), k
+        nov = entry["novelty"]
+        for s in ("samples", "held_out"):
+            assert 0.0 <= nov[s]["mean"] <= 1.0 and 0.0 <= nov[s]["share_identical"] <= 1.0
+        # Nobody copies: the samples are about as far from the training windows as unseen Bach is.
+        assert nov["samples"]["share_identical"] == 0.0
+        assert 0.5 < nov["samples"]["mean"] / nov["held_out"]["mean"] < 2.0
+
+
+@needs_bach
+def test_report_files_are_written(evaluated):
+    report, out = evaluated
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md", "rolls.png", "stats.png"]
+    assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(report))
+    assert report["figures"] == ["stats.png", "rolls.png"]
+    for f in report["figures"]:
+        assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "report.md").read_text()
+    assert md.count("| measure | samples | held-out | training | gap (samples vs held-out) |") == 3
+    assert "## major" in md and "## minor" in md and "## All conditions (pooled)" in md
+    lines = E.summary_lines(report)
+    assert lines[0] == f"major: {N} samples, {report['conditions']['major']['windows']['held_out']} held-out windows"
+    assert any(line.strip().startswith("in_scale_share") for line in lines)
+
+
+@needs_bach
+def test_samples_are_the_ones_sample_music_draws(evaluated):
+    """The report's sample figures are those of `genforge sample music --condition minor` draws."""
+    report, _ = evaluated
+    bundle = open_bundle(MODEL)
+    codec = codec_for(bundle.meta)
+    z, ids = runtime.sample_latents(bundle, N, 0, "minor")
+    grids = codec.from_logits(runtime.decode(bundle, z, ids))
+    expected = E.describe(grids, codec, "minor")
+    for k, row in report["conditions"]["minor"]["measures"].items():
+        assert row["samples"] == pytest.approx(expected[k], abs=1e-4), k
+
+
+def test_chunked_draws_at_a_temperature_match_one_call(monkeypatch):
+    """Decoding a chunk at a time draws the same notes as `sample music` (one call, one stream)."""
+    bundle = open_bundle(MODEL)
+    codec = codec_for(bundle.meta)
+    monkeypatch.setattr(E, "DECODE_CHUNK", 3)
+    got = E.draw_samples(bundle, codec, runtime.decoder(bundle), 7, 5, "major", 1.0)
+    z, ids = runtime.sample_latents(bundle, 7, 5, "major")
+    want = codec.from_logits(runtime.decode(bundle, z, ids), np.random.default_rng([5, 1]), 1.0)
+    assert np.array_equal(got, want)
+
+
+# ---------------------------------------------------------------- the committed archive, one condition
+
+def test_archive_data_one_condition_at_a_temperature(tmp_path):
+    """datasets/chorales (347 pieces, not the 348 MIDI files the model trained on): the split differs,
+    and the report says so."""
+    report = E.evaluate_music(None, 8, tmp_path, seed=1, data=[CHORALES], condition="minor", temperature=1.0)
+    assert list(report["conditions"]) == ["minor"] and "pooled" not in report
+    entry = report["conditions"]["minor"]
+    assert entry["windows"]["samples"] == 8 and entry["windows"]["held_out"] > 100
+    assert entry["measures"]["in_scale_share"]["held_out"] > 0.85
+    assert any("held-out pieces differ" in note for note in report["notes"]), report["notes"]
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "rolls.png").is_file()
+
+
+# ---------------------------------------------------------------- user errors: one message, nothing written
+
+@pytest.mark.parametrize("n, says", [(0, "-n must be between 1 and 20,000, got 0"),
+                                     (20_001, "-n must be between 1 and 20,000, got 20001")])
+def test_bad_n(tmp_path, n, says):
+    with pytest.raises(GenforgeError, match=says):
+        E.evaluate_music(None, n, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("t", [-0.5, 10.5])
+def test_bad_temperature(tmp_path, t):
+    with pytest.raises(GenforgeError, match=f"--temperature must be between 0 and 10, got {t}"):
+        E.evaluate_music(None, 10, tmp_path / "out", temperature=t)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_condition(tmp_path):
+    with pytest.raises(GenforgeError, match="unknown --condition 'dorian'"):
+        E.evaluate_music(None, 10, tmp_path / "out", data=[CHORALES], condition="dorian")
+
+
+def test_missing_data_folder_says_pass_data(tmp_path):
+    """A model whose training data is not where its command says: one message naming --data."""
+    model = tmp_path / "moved"
+    shutil.copytree(MODEL, model)
+    meta = json.loads((model / "genforge.json").read_text())
+    meta["data"] = ["/nowhere/bach"]
+    (model / "genforge.json").write_text(json.dumps(meta))
+    older = json.loads(json.dumps(meta))  # a bundle from before bundles recorded their data: its command says
+    for key in ("data", "split", "options"):
+        older.pop(key)
+    older["command"] = "genforge train music --data=/nowhere/bach --out runs/bach"
+    (tmp_path / "older").mkdir()
+    shutil.copytree(MODEL, tmp_path / "older", dirs_exist_ok=True)
+    (tmp_path / "older" / "genforge.json").write_text(json.dumps(older))
+    for run in (model, tmp_path / "older"):
+        with pytest.raises(GenforgeError) as err:
+            E.evaluate_music(run, 10, tmp_path / "out")
+        assert "cannot find the music this model was trained on (/nowhere/bach)" in str(err.value)
+        assert "pass it with --data FOLDER" in str(err.value)
+    with pytest.raises(GenforgeError, match="--data /nowhere/else: no such file or folder"):
+        E.evaluate_music(model, 10, tmp_path / "out", data=["/nowhere/else"])
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- the measures on small hand-made windows
+
+def test_nearest_distance_matches_a_brute_force_count():
+    rng = np.random.default_rng(0)
+    a = rng.random((13, 8, 5, 4)) < 0.1
+    b = rng.random((29, 8, 5, 4)) < 0.1
+    b[3] = a[7]
+    got = E.nearest_distance(a.reshape(13, -1), b.reshape(29, -1), chunk_bytes=4 * 160 * 5)   # 5-row chunks
+    brute = (a.reshape(13, 1, -1) != b.reshape(1, 29, -1)).sum(-1).min(1)
+    assert np.array_equal(got, brute)
+    # and the tile-level form: class-index windows, as a share of cells
+    tiles_a, tiles_b = rng.integers(0, 6, (7, 4, 5)), rng.integers(0, 6, (11, 4, 5))
+    share = (tiles_a.reshape(7, 1, -1) != tiles_b.reshape(1, 11, -1)).mean(-1).min(1)
+    assert np.allclose(hamming_nearest(tiles_a, tiles_b), share)
+    assert got[7] == 0
+    assert np.array_equal(E.nearest_distance(a[:0], b), np.zeros(0)) and (E.nearest_distance(a, b[:0]) == -1).all()
+
+
+def chord_window(pitches: list[int], low: int = 36, p: int = 46) -> np.ndarray:
+    """A 1-bar, 16-step window: voice v holds pitches[v] for the whole bar (onset at step 0)."""
+    g = np.zeros((16, p, 2 * len(pitches)), bool)
+    for v, pitch in enumerate(pitches):
+        g[:, pitch - low, 2 * v + 1] = True
+        g[0, pitch - low, 2 * v] = True
+    return g
+
+
+def test_a_transposed_copy_is_a_copy():
+    window = chord_window([60, 64, 67, 72])           # C major
+    up = chord_window([62, 66, 69, 74])               # the same chord in D major
+    other = chord_window([60, 63, 67, 70])
+    keyed = E.key_normalised(np.stack([window, up, other]), 36)
+    assert np.array_equal(keyed[0], keyed[1]) and not np.array_equal(keyed[0], keyed[2])
+    assert E.nearest_distance(keyed[1:2], keyed[:1])[0] == 0
+
+
+def test_mode_measures_on_hand_made_windows():
+    major = chord_window([60, 64, 67, 72])
+    codec = type("Codec", (), {"steps_per_bar": 16, "low": 36})()
+    as_major = E.describe(major[None], codec, "major")
+    assert as_major["in_asked_mode_scale"] == 1.0 and as_major["estimated_mode_agrees"] == 1.0
+    assert as_major["polyphony"] == 4.0 and as_major["pitch_classes_per_bar"] == 3.0
+    assert as_major["qualified_note_rate"] == 1.0 and as_major["notes_per_bar"] == 4.0
+    assert as_major["silent_windows"] == 0.0 and as_major["empty_bar_rate"] == 0.0 and as_major["windows"] == 1
+    # C-E-G fits a minor scale too (A minor's), but the window does not read as minor.
+    as_minor = E.describe(major[None], codec, "minor")
+    assert as_minor["in_asked_mode_scale"] == 1.0 and as_minor["estimated_mode_agrees"] == 0.0
+    silent = E.describe(np.zeros((2, 16, 46, 8), bool), codec, None)
+    assert silent["silent_windows"] == 1.0 and silent["empty_bar_rate"] == 1.0 and "in_asked_mode_scale" not in silent
