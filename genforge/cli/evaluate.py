@@ -40,7 +40,8 @@ def evaluate_levels(
 
       genforge evaluate levels -n 500 --map tsne --out outputs/eval/tsne
     """
-    from genforge.evaluate.levels import evaluate_levels as run, summary_lines
+    from genforge.evaluate.level_report import summary_lines
+    from genforge.evaluate.levels import evaluate_levels as run
 
     _print_report(summary_lines(run(model, n, out, seed, data, temperature=temperature, latent_map=latent_map)), out)
 
@@ -70,6 +71,7 @@ def evaluate_music(
 
       genforge evaluate music --model outputs/runs/chorales --data datasets/chorales --condition minor
     """
-    from genforge.evaluate.music import evaluate_music as run, summary_lines
+    from genforge.evaluate.music import evaluate_music as run
+    from genforge.evaluate.music_report import summary_lines
 
     _print_report(summary_lines(run(model, n, out, seed, data, condition, temperature)), out)

@@ -34,16 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from genforge import __version__, runtime
-from genforge.atomic import write_bytes, write_json, write_text
+from genforge.atomic import write_json, write_text
 from genforge.bundle import load
 from genforge.domains import codec_for
-from genforge.domains.levels import check, grid, playability, read
+from genforge.domains.levels import grid, playability, read
 from genforge.errors import GenforgeError
-from genforge.evaluate.common import (SETS, fmt, hamming_nearest, mean_pairwise, percent, relative_gap, summary,
-                                      training_data)
-from genforge.evaluate.plots import (COLOURS, heat_panel, hist_panel, histogram_edges, scatter_panel, value_range,
-                                     with_legend)
-from genforge.images import png_bytes, sheet
+from genforge.evaluate.common import SETS, hamming_nearest, mean_pairwise, relative_gap, summary, training_data
+from genforge.evaluate.level_report import figures, markdown
 
 MAPS = ("pca", "tsne")
 
@@ -162,62 +159,66 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
     stats_by_game, checkers = {}, {}
     for g, name in enumerate(names):
         c = corpus[name]
-        legend, layout = c["legend"], c["layout"]
-        checker = playability.Checker.for_game(name, legend, layout, room=tuple(codec.games[g]["window"]))
-        checkers[name] = checker
-        sets = {"samples": samples[name], "held_out": c["held_out"], "training": c["train"]}
+        checkers[name] = playability.Checker.for_game(name, c["legend"], c["layout"],
+                                                      room=tuple(codec.games[g]["window"]))
         if c["note"]:
             report["notes"].append(f"{name}: {c['note']}")
-        if not len(sets["samples"]):
+        if not len(samples[name]):
             report["notes"].append(f"{name}: no samples drew this label")
-        vocab = codec.vocabulary
-        idx = {k: grid.to_indices(v, vocab) if len(v) else np.zeros((0, *v.shape[1:]), int) for k, v in sets.items()}
-        entry = {"windows": {k: int(len(v)) for k, v in sets.items()}, "held_out_levels": c["held_levels"],
-                 "physics": {k: v for k, v in checker.physics.items() if k != "structures"}}
-        playable = {k: checker.playable(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
-        broken = {k: checker.broken(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
-        entry["playable"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in playable.items()}
-        entry["broken_structures"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in broken.items()}
-        if len(raw_samples[name]):  # the decoder's own output, before its broken structures were mended
-            entry["raw_decoder"] = {"playable": round(float(checker.playable(raw_samples[name]).mean()), 4),
-                                    "broken_structures": round(float(checker.broken(raw_samples[name]).mean()), 4)}
-        diverse_held = idx["held_out"][rng.permutation(len(idx["held_out"]))[:max(2, min(n, 1000))]]
-        novelty = {k: hamming_nearest(idx[k], idx["training"]) for k in ("samples", "held_out")}
-        entry["novelty"] = {k: {**summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
-                            for k, v in novelty.items()}
-        entry["diversity"] = {"samples": round(mean_pairwise(idx["samples"][:1000]), 4) if len(idx["samples"]) > 1
-                              else None,
-                              "held_out": round(mean_pairwise(diverse_held), 4) if len(diverse_held) > 1 else None}
-        depth = len(vocab)
-        for k in (2, 3):
-            train_counts = pattern_counts(idx["training"], k, depth)
-            entry[f"kl_{k}x{k}"] = {}
-            for s in ("samples", "held_out"):
-                counts = pattern_counts(idx[s], k, depth)
-                entry[f"kl_{k}x{k}"][s] = {
-                    "training_vs_set": round(kl_divergence(train_counts, counts), 4) if counts else None,
-                    "set_vs_training": round(kl_divergence(counts, train_counts), 4) if counts else None}
-        stats = {k: window_stats(v, legend, layout, checker) if len(v) else {} for k, v in sets.items()}
-        stats_by_game[name] = stats
-        entry["stats"] = {}
-        for stat in stats["training"]:
-            row = {k: summary(stats[k][stat]) if stats[k] else summary([]) for k in SETS}
-            row["corpus"] = summary(np.concatenate([stats[k][stat] for k in ("training", "held_out") if stats[k]]))
-            row["samples_vs_training"] = relative_gap(row["samples"]["mean"], row["training"]["mean"])
-            row["held_out_vs_training"] = relative_gap(row["held_out"]["mean"], row["training"]["mean"])
-            row["samples_vs_corpus"] = relative_gap(row["samples"]["mean"], row["corpus"]["mean"])
-            entry["stats"][stat] = row
-        report["games"][name] = entry
+        sets = {"samples": samples[name], "held_out": c["held_out"], "training": c["train"]}
+        report["games"][name], stats_by_game[name] = _measure_game(sets, raw_samples[name], c, checkers[name],
+                                                                   codec.vocabulary, rng, n)
 
     if len(names) > 1:
         report["pooled"] = _pooled(report["games"], stats_by_game)
     out = Path(out)
-    figures = _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out, latent_map,
-                       seed)
-    report["figures"] = figures
+    report["figures"] = figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out,
+                                latent_map, seed)
     write_json(out / "report.json", report)
-    write_text(out / "report.md", _markdown(report))
+    write_text(out / "report.md", markdown(report))
     return report
+
+
+def _measure_game(sets: dict[str, np.ndarray], raw: np.ndarray, corpus: dict, checker, vocabulary: str,
+                  rng: np.random.Generator, n: int) -> tuple[dict, dict]:
+    """One game's report entry and per-window statistics: `sets` are its samples, held-out and
+    training windows (tile characters), `raw` the samples before structure repair."""
+    legend, layout = corpus["legend"], corpus["layout"]
+    idx = {k: grid.to_indices(v, vocabulary) if len(v) else np.zeros((0, *v.shape[1:]), int) for k, v in sets.items()}
+    entry = {"windows": {k: int(len(v)) for k, v in sets.items()}, "held_out_levels": corpus["held_levels"],
+             "physics": {k: v for k, v in checker.physics.items() if k != "structures"}}
+    playable = {k: checker.playable(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
+    broken = {k: checker.broken(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
+    entry["playable"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in playable.items()}
+    entry["broken_structures"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in broken.items()}
+    if len(raw):  # the decoder's own output, before its broken structures were mended
+        entry["raw_decoder"] = {"playable": round(float(checker.playable(raw).mean()), 4),
+                                "broken_structures": round(float(checker.broken(raw).mean()), 4)}
+    diverse_held = idx["held_out"][rng.permutation(len(idx["held_out"]))[:max(2, min(n, 1000))]]
+    novelty = {k: hamming_nearest(idx[k], idx["training"]) for k in ("samples", "held_out")}
+    entry["novelty"] = {k: {**summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
+                        for k, v in novelty.items()}
+    entry["diversity"] = {"samples": round(mean_pairwise(idx["samples"][:1000]), 4) if len(idx["samples"]) > 1
+                          else None,
+                          "held_out": round(mean_pairwise(diverse_held), 4) if len(diverse_held) > 1 else None}
+    for k in (2, 3):
+        train_counts = pattern_counts(idx["training"], k, len(vocabulary))
+        entry[f"kl_{k}x{k}"] = {}
+        for s in ("samples", "held_out"):
+            counts = pattern_counts(idx[s], k, len(vocabulary))
+            entry[f"kl_{k}x{k}"][s] = {
+                "training_vs_set": round(kl_divergence(train_counts, counts), 4) if counts else None,
+                "set_vs_training": round(kl_divergence(counts, train_counts), 4) if counts else None}
+    stats = {k: window_stats(v, legend, layout, checker) if len(v) else {} for k, v in sets.items()}
+    entry["stats"] = {}
+    for stat in stats["training"]:
+        row = {k: summary(stats[k][stat]) if stats[k] else summary([]) for k in SETS}
+        row["corpus"] = summary(np.concatenate([stats[k][stat] for k in ("training", "held_out") if stats[k]]))
+        row["samples_vs_training"] = relative_gap(row["samples"]["mean"], row["training"]["mean"])
+        row["held_out_vs_training"] = relative_gap(row["held_out"]["mean"], row["training"]["mean"])
+        row["samples_vs_corpus"] = relative_gap(row["samples"]["mean"], row["corpus"]["mean"])
+        entry["stats"][stat] = row
+    return entry, stats
 
 
 def _pooled(games: dict, stats_by_game: dict) -> dict:
@@ -245,206 +246,3 @@ def _pooled(games: dict, stats_by_game: dict) -> dict:
         row["samples_vs_corpus"] = relative_gap(row["samples"]["mean"], row["corpus"]["mean"])
         out["stats"][stat] = row
     return out
-
-
-def _figures(bundle, codec, names, corpus, samples, z, game_of, stats_by_game, checkers, out: Path,
-             latent_map: str = "pca", seed: int = 0) -> list[str]:
-    written = []
-    # Expressive range: per game, samples over the corpus | held-out over the corpus.
-    rows = []
-    for name in names:
-        st = stats_by_game[name]
-        if not st["training"]:
-            continue
-        all_d = [st[k]["density"] for k in SETS if st[k]]
-        all_l = [st[k]["leniency"] for k in SETS if st[k]]
-        xr, yr = value_range(*all_d), value_range(*all_l)
-        bg = (st["training"]["density"], st["training"]["leniency"])
-        panels = []
-        for s, colour in (("samples", (214, 39, 40)), ("held_out", (31, 119, 180))):
-            fg = (st[s]["density"], st[s]["leniency"]) if st[s] else (np.zeros(0), np.zeros(0))
-            panels.append(heat_panel(f"{name[:30]}: {s.replace('_', '-')}", bg, fg, xr, yr, colour))
-        rows.append(np.concatenate(panels, 1))
-    if rows:
-        image = with_legend(sheet(rows, columns=1), [("training corpus", (120, 120, 120)), ("samples", (214, 39, 40)),
-                                                      ("held-out", (31, 119, 180))])
-        written.append(write_bytes(out / "expressive_range.png", png_bytes(image)).name)
-
-    # Per-window statistics: histograms of each, samples | held-out (training in grey in both).
-    rows = []
-    for name in names:
-        st = stats_by_game[name]
-        if not st["training"]:
-            continue
-        for stat in st["training"]:
-            values = [st[k][stat] for k in SETS if st[k]]
-            edges = histogram_edges(values)
-            top = 1.05 * max(float((np.histogram(v, edges)[0] / max(1, len(v))).max()) for v in values)
-            panels = []
-            for s, colour in (("samples", (214, 39, 40)), ("held_out", (31, 119, 180))):
-                series = [(st["training"][stat], (120, 120, 120))] + ([(st[s][stat], colour)] if st[s] else [])
-                panels.append(hist_panel(f"{name[:22]}: {stat} ({s.replace('_', '-')})", series, edges, top))
-            rows.append(np.concatenate(panels, 1))
-    if rows:
-        image = with_legend(sheet(rows, columns=2), [("training corpus", (120, 120, 120)), ("samples", (214, 39, 40)),
-                                                      ("held-out", (31, 119, 180))])
-        written.append(write_bytes(out / "stats.png", png_bytes(image)).name)
-
-    # PCA of the encoded corpus: samples' latents | held-out codes, over the training codes.
-    try:
-        enc = runtime.encoder(bundle)
-    except GenforgeError:
-        enc = None
-    if enc is not None:
-        from genforge.core import latent
-
-        codes, labels, held_codes, held_labels = [], [], [], []
-        for g, name in enumerate(names):
-            for part, dest, lab in (("train", codes, labels), ("held_out", held_codes, held_labels)):
-                wins = corpus[name][part]
-                if not len(wins):
-                    continue
-                grids = codec.to_onehot(grid.to_indices(grid.place_in(wins, codec.shape, codec.games[g]["empty"]),
-                                                        codec.vocabulary))
-                ids = np.full(len(wins), g if codec.labels else -1)
-                dest.append(enc(grids, latent.one_hot(np.maximum(ids, 0), len(codec.labels)))[0])
-                lab.append(np.full(len(wins), g))
-        if codes:
-            codes, labels = np.concatenate(codes), np.concatenate(labels)
-            held = np.concatenate(held_codes) if held_codes else np.zeros((0, codes.shape[1]))
-            held_labels = np.concatenate(held_labels) if held_labels else np.zeros(0, int)
-            sample_games, axis = game_of, "PC"
-            if latent_map == "tsne":  # non-parametric: the three sets are embedded together, subsampled
-                from genforge.core.tsne import tsne
-
-                rng = np.random.default_rng([seed, 9])
-                ti, si, hi = (rng.permutation(len(a))[:k] for a, k in ((codes, 800), (z, 200), (held, 200)))
-                joint = tsne(np.concatenate([codes[ti], z[si], held[hi]]), seed=seed)
-                proj, sample_proj, held_proj = np.split(joint, [len(ti), len(ti) + len(si)])
-                labels, sample_games, held_labels = labels[ti], game_of[si], held_labels[hi]
-                axis = "t-SNE"
-            else:
-                mean = codes.mean(0)
-                _, _, vt = np.linalg.svd(codes - mean, full_matrices=False)
-                axes = vt[:2].T
-                proj, sample_proj, held_proj = (codes - mean) @ axes, (z - mean) @ axes, (held - mean) @ axes
-            xr, yr = value_range(proj[:, 0], sample_proj[:, 0], held_proj[:, 0]), \
-                value_range(proj[:, 1], sample_proj[:, 1], held_proj[:, 1])
-            bg = [(proj[labels == g], COLOURS[g % len(COLOURS)]) for g in range(len(names))]
-            dark = lambda rgb: tuple(int(c * 0.55) for c in rgb)  # noqa: E731
-            left = scatter_panel("samples (latents) over training codes", bg,
-                                  [(sample_proj[sample_games == g], dark(COLOURS[g % len(COLOURS)]))
-                                   for g in range(len(names))], xr, yr, axis)
-            right = scatter_panel("held-out codes over training codes", bg,
-                                   [(held_proj[held_labels == g], dark(COLOURS[g % len(COLOURS)]))
-                                    for g in range(len(names))], xr, yr, axis)
-            items = [(f"{nm[:28]}", COLOURS[g % len(COLOURS)]) for g, nm in enumerate(names)] + \
-                [("(dark: samples / held-out)", (60, 60, 60))]
-            image = with_legend(np.concatenate([left, right], 1), items)
-            written.append(write_bytes(out / f"{latent_map}.png", png_bytes(image)).name)
-
-    # A few samples with their check drawn: the path, or where they fail.
-    previews = []
-    for name in names:
-        wins = samples[name][:8]
-        legend, checker = corpus[name]["legend"], checkers[name]
-        for w in wins:
-            previews.append(check.draw_check(w, legend, checker.check(w), checker.structure_problems(w)))
-    if previews:
-        written.append(write_bytes(out / "checks.png", png_bytes(sheet(previews[:16], columns=4))).name)
-    return written
-
-
-def _markdown(report: dict) -> str:
-    lines = [f"# Level evaluation: {report['model']}", "",
-             f"{report['n']} unfiltered samples (seed {report['seed']}, temperature {report['temperature']:g}"
-             f"{', condition ' + report['condition'] if report['condition'] else ''}), genforge "
-             f"{report['genforge_version']}. Held-out: windows of whole levels the model never trained on; "
-             "every figure compares a set with the training windows.", ""]
-    for name, e in report["games"].items():
-        w = e["windows"]
-        lines += [f"## {name}", "",
-                  f"Windows: {w['samples']} samples, {w['held_out']} held-out "
-                  f"({', '.join(e['held_out_levels']) or 'none'}), {w['training']} training.", "",
-                  "| measure | samples | held-out | training |", "|---|---|---|---|",
-                  f"| playable share | {fmt(e['playable']['samples'])} | {fmt(e['playable']['held_out'])} | "
-                  f"{fmt(e['playable']['training'])} |",
-                  f"| broken-structure share | {fmt(e['broken_structures']['samples'])} | "
-                  f"{fmt(e['broken_structures']['held_out'])} | {fmt(e['broken_structures']['training'])} |",
-                  f"| broken-structure share of the raw decoder output (before repair) | "
-                  f"{fmt(e.get('raw_decoder', {}).get('broken_structures'))} | - | - |",
-                  f"| novelty: mean Hamming to nearest training window | {fmt(e['novelty']['samples']['mean'])} | "
-                  f"{fmt(e['novelty']['held_out']['mean'])} | - |",
-                  f"| share identical to a training window | {fmt(e['novelty']['samples']['share_identical'])} | "
-                  f"{fmt(e['novelty']['held_out']['share_identical'])} | - |",
-                  f"| diversity: mean pairwise Hamming | {fmt(e['diversity']['samples'])} | "
-                  f"{fmt(e['diversity']['held_out'])} | - |"]
-        for k in (2, 3):
-            kl = e[f"kl_{k}x{k}"]
-            lines.append(f"| KL {k}x{k}: training ‖ set | {fmt(kl['samples']['training_vs_set'])} | "
-                         f"{fmt(kl['held_out']['training_vs_set'])} | - |")
-            lines.append(f"| KL {k}x{k}: set ‖ training | {fmt(kl['samples']['set_vs_training'])} | "
-                         f"{fmt(kl['held_out']['set_vs_training'])} | - |")
-        lines += ["", "Per window (mean ± std; relative gaps of the means; corpus = training + held-out):", "",
-                  "| statistic | samples | held-out | training | samples vs training | held-out vs training | "
-                  "samples vs corpus |", "|---|---|---|---|---|---|---|"]
-        for stat, row in e["stats"].items():
-            def cell(s, row=row):
-                return f"{fmt(row[s]['mean'])} ± {fmt(row[s]['std'])}" if row[s]["mean"] is not None else "-"
-            lines.append(f"| {stat} | {cell('samples')} | {cell('held_out')} | {cell('training')} | "
-                         f"{percent(row['samples_vs_training'])} | {percent(row['held_out_vs_training'])} | "
-                         f"{percent(row['samples_vs_corpus'])} |")
-        lines.append("")
-    pooled = report.get("pooled")
-    if pooled:
-        w = pooled["windows"]
-        lines += ["## All games (pooled)", "",
-                  f"Windows: {w['samples']} samples, {w['held_out']} held-out, {w['training']} training.", "",
-                  "| measure | samples | held-out | training |", "|---|---|---|---|"]
-        for key, label in (("playable", "playable share"), ("broken_structures", "broken-structure share")):
-            lines.append(f"| {label} | {fmt(pooled[key]['samples'])} | {fmt(pooled[key]['held_out'])} | "
-                         f"{fmt(pooled[key]['training'])} |")
-        for stat, row in pooled["stats"].items():
-            lines.append(f"| {stat} (mean per window) | {fmt(row['samples']['mean'])} | "
-                         f"{fmt(row['held_out']['mean'])} | {fmt(row['training']['mean'])} |")
-        lines += ["", "Relative gap of the pooled per-window means to training: " + ", ".join(
-            f"{stat} samples {percent(row['samples_vs_training'])} / held-out {percent(row['held_out_vs_training'])}"
-            for stat, row in pooled["stats"].items()) + ". Samples to the whole corpus (training + held-out): " +
-            ", ".join(f"{stat} {percent(row['samples_vs_corpus'])}" for stat, row in pooled["stats"].items()) + ".", ""]
-    lines += ["## Figures", ""] + [f"- `{f}`" for f in report.get("figures", [])]
-    lines += ["", "Definitions: see `genforge/evaluate/levels.py` (novelty and diversity are shares of differing cells; "
-              "KL over k x k tile patterns with add-half smoothing; leniency = -(enemies + solid hazards + gap "
-              "columns) / columns). Playability rules: `genforge/domains/levels/playability.py`."]
-    if report["notes"]:
-        lines += ["", "Notes:", ""] + [f"- {n}" for n in report["notes"]]
-    return "\n".join(lines) + "\n"
-
-
-def summary_lines(report: dict) -> list[str]:
-    """A few lines per game for the terminal: the headline figures, samples beside held-out."""
-    lines = []
-    for name, e in report["games"].items():
-        p, b = e["playable"], e["broken_structures"]
-        lines.append(f"{name}: {e['windows']['samples']} samples, {e['windows']['held_out']} held-out windows")
-        lines.append(f"  playable           samples {fmt(p['samples'])}  held-out {fmt(p['held_out'])}  "
-                     f"training {fmt(p['training'])}")
-        lines.append(f"  broken structures  samples {fmt(b['samples'])}  held-out {fmt(b['held_out'])}  "
-                     f"training {fmt(b['training'])}  (raw decoder output: "
-                     f"{fmt(e.get('raw_decoder', {}).get('broken_structures'))})")
-        lines.append(f"  novelty            samples {fmt(e['novelty']['samples']['mean'])}  "
-                     f"held-out {fmt(e['novelty']['held_out']['mean'])}")
-        lines.append(f"  diversity          samples {fmt(e['diversity']['samples'])}  "
-                     f"held-out {fmt(e['diversity']['held_out'])}")
-        for k in (2, 3):
-            kl = e[f"kl_{k}x{k}"]
-            lines.append(f"  KL {k}x{k} (train||set, set||train)  samples {fmt(kl['samples']['training_vs_set'])}, "
-                         f"{fmt(kl['samples']['set_vs_training'])}  "
-                         f"held-out {fmt(kl['held_out']['training_vs_set'])}, "
-                         f"{fmt(kl['held_out']['set_vs_training'])}")
-    pooled = report.get("pooled")
-    if pooled:
-        p, b = pooled["playable"], pooled["broken_structures"]
-        lines.append(f"All games: playable samples {fmt(p['samples'])} held-out {fmt(p['held_out'])} training "
-                     f"{fmt(p['training'])}; broken structures samples {fmt(b['samples'])} held-out "
-                     f"{fmt(b['held_out'])} training {fmt(b['training'])}")
-    return lines

@@ -44,39 +44,25 @@ from pathlib import Path
 import numpy as np
 
 from genforge import __version__, runtime
-from genforge.atomic import write_bytes, write_json, write_text
+from genforge.atomic import write_json, write_text
 from genforge.bundle import load
 from genforge.domains import codec_for
 from genforge.domains.music.dataset import build_dataset
 from genforge.domains.music.roll import as_batch
 from genforge.domains.music.stats import ATTRIBUTES, summarise, window_attributes, window_sums
-from genforge.domains.music.theory import MODES, scale_pitch_classes, window_keys
+from genforge.domains.music.theory import KEY_SCALES, MODES, window_keys
 from genforge.errors import GenforgeError
-from genforge.evaluate.common import (SETS, finite, fmt, nearest_distance, percent, relative_gap, summary,
+from genforge.evaluate.common import (SETS, finite, nearest_distance, relative_gap, summary,
                                       training_data)
-from genforge.evaluate.plots import hist_panel, histogram_edges, legend_strip, with_legend
-from genforge.images import png_bytes, sheet
+from genforge.evaluate.music_report import MEASURES, figures, markdown
 
-SET_COLOURS = {"samples": (214, 39, 40), "held_out": (31, 119, 180), "training": (120, 120, 120)}
 MOST = 20_000                 # samples per condition
 TRAINING_MOST = 20_000        # training windows measured and searched for nearest neighbours
 CHUNK = 1024                  # windows measured at a time
 DECODE_CHUNK = 128            # windows decoded at a time: onnxruntime's memory grows with the batch (1.6 GB at 1024)
-MEASURES = (                  # key in the report -> words in report.md
-    ("in_asked_mode_scale", "in the asked mode's scale (best tonic)"),
-    ("estimated_mode_agrees", "estimated mode agrees with the asked one"),
-    ("in_scale_share", "in-scale share (each window's own key)"),
-    ("polyphony", "polyphony (notes sounding at once)"),
-    ("pitch_classes_per_bar", "pitch classes per bar"),
-    ("empty_bar_rate", "empty-bar rate"),
-    ("qualified_note_rate", "qualified-note rate (notes >= 2 steps)"),
-    ("notes_per_bar", "notes per bar"),
-    ("silent_windows", "silent windows"),
-)
 SUM_KEYS = ("poly", "pcb", "empty", "qual", "scale", "notes_per_bar", "silent_windows", "in_asked_mode_scale",
             "estimated_mode_agrees")
-_MODE_SCALES = np.array([[[pc in scale_pitch_classes(t, m) for pc in range(12)] for t in range(12)]
-                         for m in MODES])                                        # (mode, tonic, pitch class)
+_MODE_SCALES = KEY_SCALES.reshape(len(MODES), 12, 12)                          # (mode, tonic, pitch class)
 
 
 # ---------------------------------------------------------------- measures (numpy)
@@ -226,29 +212,8 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
               "split": {"seed": tc.seed, "test": tc.test_levels, "validation": tc.validation_levels},
               "conditions": {}, "notes": []}
 
-    held_split = next((k for k in ("test", "validation") if ds.pieces.get(k)), None)
-    if held_split == "validation":
-        report["notes"].append("no test pieces in this split: the held-out figures use the validation pieces")
-    held, held_ids = ds.splits[held_split] if held_split else (np.zeros((0, *codec.grid_shape), bool),
-                                                               np.zeros(0, int))
-    train, train_ids = ds.splits["train"]
-    report["held_out_pieces"] = len(ds.pieces[held_split]) if held_split else 0
-    recorded = recorded_test_pieces(bundle)
-    if recorded is not None and held_split == "test":      # the model names its test pieces: compare
-        common = len(set(recorded) & set(ds.pieces["test"]))
-        if sorted(recorded) != sorted(ds.pieces["test"]):
-            report["notes"].append(f"the held-out pieces differ from the {len(recorded)} the model was tested on "
-                                   f"at training ({common} in common): some held-out windows may come from pieces it "
-                                   "trained on")
-    elif not same_data:
-        report["notes"].append("--data is not the data the training command names: the held-out windows are "
-                               "held out only if the pieces are the same ones")
-    report["training_windows_total"] = int(len(train))
-    if len(train) > TRAINING_MOST:
-        keep = np.sort(np.random.default_rng([seed, 2]).choice(len(train), TRAINING_MOST, replace=False))
-        train, train_ids = train[keep], train_ids[keep]
-        report["notes"].append(f"training figures and nearest neighbours use {TRAINING_MOST:,} of the "
-                               f"{report['training_windows_total']:,} training windows, drawn at random")
+    held, held_ids = _held_out(bundle, ds, codec, same_data, report)
+    train, train_ids = _training_windows(ds, seed, report)
     train_keyed = key_normalised(train, codec.low)
     cells = int(np.prod(codec.grid_shape))
 
@@ -292,10 +257,44 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
         report["notes"].append("no held-out windows: the held-out figures are empty")
 
     out = Path(out)
-    report["figures"] = _figures(codec, per_condition, rolls, out)
+    report["figures"] = figures(codec, per_condition, rolls, out)
     write_json(out / "report.json", report)
-    write_text(out / "report.md", _markdown(report))
+    write_text(out / "report.md", markdown(report))
     return report
+
+
+def _held_out(bundle, ds, codec, same_data: bool, report: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out windows (the test pieces', else the validation pieces') and their label ids;
+    the report notes when they may not be the ones the model was tested on."""
+    held_split = next((k for k in ("test", "validation") if ds.pieces.get(k)), None)
+    if held_split == "validation":
+        report["notes"].append("no test pieces in this split: the held-out figures use the validation pieces")
+    held, held_ids = ds.splits[held_split] if held_split else (np.zeros((0, *codec.grid_shape), bool),
+                                                               np.zeros(0, int))
+    report["held_out_pieces"] = len(ds.pieces[held_split]) if held_split else 0
+    recorded = recorded_test_pieces(bundle)
+    if recorded is not None and held_split == "test":      # the model names its test pieces: compare
+        common = len(set(recorded) & set(ds.pieces["test"]))
+        if sorted(recorded) != sorted(ds.pieces["test"]):
+            report["notes"].append(f"the held-out pieces differ from the {len(recorded)} the model was tested on "
+                                   f"at training ({common} in common): some held-out windows may come from pieces it "
+                                   "trained on")
+    elif not same_data:
+        report["notes"].append("--data is not the data the training command names: the held-out windows are "
+                               "held out only if the pieces are the same ones")
+    return held, held_ids
+
+
+def _training_windows(ds, seed: int, report: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The untransposed training windows and their label ids, at most TRAINING_MOST of them."""
+    train, train_ids = ds.splits["train"]
+    report["training_windows_total"] = int(len(train))
+    if len(train) > TRAINING_MOST:
+        keep = np.sort(np.random.default_rng([seed, 2]).choice(len(train), TRAINING_MOST, replace=False))
+        train, train_ids = train[keep], train_ids[keep]
+        report["notes"].append(f"training figures and nearest neighbours use {TRAINING_MOST:,} of the "
+                               f"{report['training_windows_total']:,} training windows, drawn at random")
+    return train, train_ids
 
 
 def _entry(measured: dict) -> dict:
@@ -320,116 +319,3 @@ def _entry(measured: dict) -> dict:
         row["gap"] = relative_gap(row["samples"]["mean"], row["held_out"]["mean"])
         entry["attributes"][a] = row
     return entry
-
-
-
-
-# ---------------------------------------------------------------- figures and text
-
-def _figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
-    written = []
-    legend = [("samples", SET_COLOURS["samples"]), ("held-out", SET_COLOURS["held_out"]),
-              ("training", SET_COLOURS["training"])]
-    rows = []
-    for key, measured in per_condition.items():
-        panels = []
-        for a in ATTRIBUTES:
-            values = {s: finite(measured[s]["attributes"][a]) for s in SETS}
-            present = [v for v in values.values() if len(v)]
-            if not present:
-                continue
-            edges = histogram_edges(present)
-            top = 1.05 * max(float((np.histogram(v, edges)[0] / len(v)).max()) for v in present)
-            series = [(values[s], SET_COLOURS[s]) for s in ("training", "held_out", "samples") if len(values[s])]
-            panels.append(hist_panel(f"{key}: {a}", series, edges, top or 1.0))
-        if panels:
-            rows.append(np.concatenate(panels, 1))
-    if rows:
-        image = with_legend(sheet(rows, columns=1), legend)
-        written.append(write_bytes(out / "stats.png", png_bytes(image)).name)
-
-    blocks = []
-    for key, (samples, held) in rolls.items():
-        views = [codec.preview(g) for g in samples]
-        held_views = [codec.preview(g) for g in held]
-        parts = [sheet(views, columns=len(views))] if views else []
-        if held_views:
-            parts.append(sheet(held_views, columns=len(held_views)))
-        if not parts:
-            continue
-        row = sheet(parts, columns=len(parts), gap=24)
-        caption = legend_strip([(f"{key}: {len(views)} samples (left)", SET_COLOURS["samples"]),
-                                 (f"{len(held_views)} held-out windows (right)", SET_COLOURS["held_out"])],
-                                row.shape[1])[:, :row.shape[1]]
-        blocks.append(np.concatenate([caption, row], 0))
-    if blocks:
-        written.append(write_bytes(out / "rolls.png", png_bytes(sheet(blocks, columns=1, gap=16))).name)
-    return written
-
-
-
-
-def _table(entry: dict) -> list[str]:
-    lines = ["| measure | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
-    words = dict(MEASURES)
-    for k, row in entry["measures"].items():
-        lines.append(f"| {words[k]} | {fmt(row['samples'])} | {fmt(row['held_out'])} | {fmt(row['training'])} | "
-                     f"{percent(row['gap'])} |")
-    nov = entry["novelty"]
-    lines.append(f"| novelty: share of cells differing from the nearest training window | "
-                 f"{fmt(nov['samples']['mean'])} | {fmt(nov['held_out']['mean'])} | - | {percent(nov['gap'])} |")
-    lines.append(f"| share identical to a training window (any key) | {fmt(nov['samples']['share_identical'])} | "
-                 f"{fmt(nov['held_out']['share_identical'])} | - | - |")
-    lines += ["", "Per window (mean ± std):", "",
-              "| attribute | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
-    for a, row in entry["attributes"].items():
-        def cell(s, row=row):
-            return f"{fmt(row[s]['mean'])} ± {fmt(row[s]['std'])}" if row[s]["mean"] is not None else "-"
-        lines.append(f"| {a} | {cell('samples')} | {cell('held_out')} | {cell('training')} | {percent(row['gap'])} |")
-    return lines
-
-
-def _markdown(report: dict) -> str:
-    lines = [f"# Music evaluation: {report['model']}", "",
-             f"{report['n']} samples per condition (seed {report['seed']}, temperature {report['temperature']:g}"
-             f"{', condition ' + report['condition'] if report['condition'] else ''}), genforge "
-             f"{report['genforge_version']}. Held-out: the test windows of the model's own split "
-             f"({report['held_out_pieces']} whole pieces never trained on); training: its untransposed training "
-             f"windows. Data: {', '.join(report['data'])}.", ""]
-    lines += [f"Note: {n}" for n in report["notes"]] + ([""] if report["notes"] else [])
-    sections = list(report["conditions"].items()) + \
-        ([("All conditions (pooled)", report["pooled"])] if report.get("pooled") else [])
-    for title, e in sections:
-        w = e["windows"]
-        lines += [f"## {title}", "",
-                  f"Windows: {w['samples']} samples, {w['held_out']} held-out, {w['training']} training.", ""]
-        lines += _table(e) + [""]
-    figures = {"stats.png": "histograms of the per-window attributes, samples over held-out and training",
-               "rolls.png": "a few sample piano rolls beside held-out ones"}
-    lines.append("Figures: " + "; ".join(f"`{f}`, {figures.get(f, '')}" for f in report.get("figures", [])) + ".")
-    lines.append("")
-    lines.append("Definitions: see `genforge/evaluate/music.py` (ratios pool counts over windows; mode measures use "
-                 "the asked mode for samples and the piece's label for real windows; novelty compares windows moved "
-                 "to an estimated tonic of C, so a transposed copy counts as a copy).")
-    return "\n".join(lines) + "\n"
-
-
-SUMMARY_MEASURES = ("in_asked_mode_scale", "estimated_mode_agrees", "in_scale_share", "polyphony",
-                    "pitch_classes_per_bar", "qualified_note_rate", "empty_bar_rate")
-
-
-def summary_lines(report: dict) -> list[str]:
-    """A few lines per condition for the terminal: the key measures, samples beside held-out."""
-    lines = []
-    for key, e in list(report["conditions"].items()) + ([("all conditions", report["pooled"])]
-                                                       if report.get("pooled") else []):
-        lines.append(f"{key}: {e['windows']['samples']} samples, {e['windows']['held_out']} held-out windows")
-        for k in SUMMARY_MEASURES:
-            row = e["measures"].get(k)
-            if row:
-                lines.append(f"  {k:<23} samples {fmt(row['samples'])}  held-out {fmt(row['held_out'])}  "
-                             f"gap {percent(row['gap'])}")
-        nov = e["novelty"]
-        lines.append(f"  {'novelty':<23} samples {fmt(nov['samples']['mean'])}  "
-                     f"held-out {fmt(nov['held_out']['mean'])}  identical {fmt(nov['samples']['share_identical'])}")
-    return lines

@@ -19,7 +19,8 @@ from genforge.bundle import open_bundle
 from genforge.domains import codec_for
 from genforge.errors import GenforgeError
 from genforge.evaluate import music as E
-from genforge.evaluate.common import hamming_nearest
+from genforge.evaluate import music_report as R
+from genforge.evaluate.common import SETS, hamming_nearest, nearest_distance
 
 CHORALES = REPO / "datasets" / "chorales"
 MODEL = REPO / "genforge" / "models" / "music"
@@ -46,7 +47,7 @@ def test_samples_and_held_out_side_by_side_for_each_condition(evaluated):
     held = 0
     for entry in [*report["conditions"].values(), report["pooled"]]:
         assert entry["windows"]["held_out"] > 100 and entry["windows"]["training"] > 500
-        assert set(entry["measures"]) == {k for k, _ in E.MEASURES}
+        assert set(entry["measures"]) == {k for k, _ in R.MEASURES}
         for row in entry["measures"].values():
             assert set(row) == {"samples", "held_out", "training", "gap"}
             assert row["held_out"] is not None and row["samples"] is not None
@@ -70,9 +71,9 @@ def test_held_out_bach_is_in_scale_and_values_are_in_range(evaluated):
         assert m["in_asked_mode_scale"]["held_out"] > 0.9, name      # measured 0.95-0.98
         assert m["polyphony"]["held_out"] == pytest.approx(4.0, abs=0.05), name   # four voices almost always
         for k in SHARES:
-            for s in E.SETS:
+            for s in SETS:
                 assert 0.0 <= m[k][s] <= 1.0, (name, k, s)
-        for s in E.SETS:
+        for s in SETS:
             assert 1.0 <= m["pitch_classes_per_bar"][s] <= 12.0
             assert 0.0 < m["polyphony"][s] <= 2 * 46                     # at most every pitch of every voice
             assert m["notes_per_bar"][s] > 0
@@ -99,7 +100,7 @@ def test_report_files_are_written(evaluated):
     md = (out / "report.md").read_text()
     assert md.count("| measure | samples | held-out | training | gap (samples vs held-out) |") == 3
     assert "## major" in md and "## minor" in md and "## All conditions (pooled)" in md
-    lines = E.summary_lines(report)
+    lines = R.summary_lines(report)
     assert lines[0] == f"major: {N} samples, {report['conditions']['major']['windows']['held_out']} held-out windows"
     assert any(line.strip().startswith("in_scale_share") for line in lines)
 
@@ -195,7 +196,7 @@ def test_nearest_distance_matches_a_brute_force_count():
     a = rng.random((13, 8, 5, 4)) < 0.1
     b = rng.random((29, 8, 5, 4)) < 0.1
     b[3] = a[7]
-    got = E.nearest_distance(a.reshape(13, -1), b.reshape(29, -1), chunk_bytes=4 * 160 * 5)   # 5-row chunks
+    got = nearest_distance(a.reshape(13, -1), b.reshape(29, -1), chunk_bytes=4 * 160 * 5)   # 5-row chunks
     brute = (a.reshape(13, 1, -1) != b.reshape(1, 29, -1)).sum(-1).min(1)
     assert np.array_equal(got, brute)
     # and the tile-level form: class-index windows, as a share of cells
@@ -203,7 +204,7 @@ def test_nearest_distance_matches_a_brute_force_count():
     share = (tiles_a.reshape(7, 1, -1) != tiles_b.reshape(1, 11, -1)).mean(-1).min(1)
     assert np.allclose(hamming_nearest(tiles_a, tiles_b), share)
     assert got[7] == 0
-    assert np.array_equal(E.nearest_distance(a[:0], b), np.zeros(0)) and (E.nearest_distance(a, b[:0]) == -1).all()
+    assert np.array_equal(nearest_distance(a[:0], b), np.zeros(0)) and (nearest_distance(a, b[:0]) == -1).all()
 
 
 def chord_window(pitches: list[int], low: int = 36, p: int = 46) -> np.ndarray:
@@ -221,7 +222,7 @@ def test_a_transposed_copy_is_a_copy():
     other = chord_window([60, 63, 67, 70])
     keyed = E.key_normalised(np.stack([window, up, other]), 36)
     assert np.array_equal(keyed[0], keyed[1]) and not np.array_equal(keyed[0], keyed[2])
-    assert E.nearest_distance(keyed[1:2], keyed[:1])[0] == 0
+    assert nearest_distance(keyed[1:2], keyed[:1])[0] == 0
 
 
 def test_mode_measures_on_hand_made_windows():
