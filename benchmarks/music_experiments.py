@@ -70,7 +70,8 @@ def run(name: str, quick: bool = False) -> dict:
     from genforge import config
     from genforge.domains.music.codec import MusicCodec
     from genforge.domains.music.dataset import build_dataset
-    from genforge.train import encode_mean, fit, make_inputs, reconstruct
+    from genforge.core.fit import encode_mean, fit
+    from genforge.train import grid_spec, reconstruct
 
     model_changes, train_changes, data_changes = CONFIGS[name]
     model_cfg = config.replace(getattr(config, "MUSIC_MODEL", config.ModelConfig()), **model_changes)
@@ -80,10 +81,8 @@ def run(name: str, quick: bool = False) -> dict:
     ds = build_dataset([DATA], test=train_cfg.test_levels, validation=train_cfg.validation_levels,
                        seed=train_cfg.seed, **ds_args)
     codec = MusicCodec.from_dataset(ds)
-    n_labels = len(codec.labels)
-    arrays = {k: make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in ds.splits.items()}
-    model, history = fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood,
-                         model_cfg, train_cfg, quiet=True)
+    spec = grid_spec(codec)
+    model, history = fit(ds.splits["train"], ds.splits["validation"], spec, model_cfg, train_cfg, quiet=True)
     if SAVE:
         SAVE.mkdir(parents=True, exist_ok=True)
         model.save_weights(str(SAVE / f"{name}.weights.h5"))
@@ -92,13 +91,12 @@ def run(name: str, quick: bool = False) -> dict:
               "val_loss": history["val_loss"][-1], "windows": {k: len(v[0]) for k, v in ds.splits.items()}}
     rng = np.random.default_rng(0)
     for split in ("train", "test"):
-        grid, labels = arrays[split]
-        idx = np.sort(rng.choice(len(grid), min(len(grid), 2000), replace=False))
-        z = encode_mean(model, grid[idx], labels[idx])
-        pred = reconstruct(model, codec, z, labels[idx])
-        m = codec.metrics(ds.splits[split][0][idx], pred, ds.splits[split][1][idx])
+        windows, ids = ds.splits[split]
+        idx = np.sort(rng.choice(len(windows), min(len(windows), 2000), replace=False))
+        pred = reconstruct(model, codec, windows[idx], ids[idx], spec)
+        m = codec.metrics(windows[idx], pred, ids[idx])
         result[split] = {k: m[k] for k in ("onset_f1", "onset_precision", "onset_recall", "accuracy_non_empty")}
-    result["samples"] = sample_stats(model, codec, ds, encode_mean(model, *arrays["train"]))
+    result["samples"] = sample_stats(model, codec, ds, encode_mean(model, *ds.splits["train"], spec))
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -113,7 +111,7 @@ def sample_stats(model, codec, ds, train_codes, n: int = 300) -> dict:
     import numpy as np
 
     from genforge.core import latent
-    from genforge.train import decode_logits
+    from genforge.core.fit import decode_logits
     from genforge.evaluate.music import describe
 
     out = {}
@@ -138,7 +136,8 @@ def stats_of_saved(name: str, folder: Path) -> dict:
     cfg = config.replace(config.ModelConfig(), **model_changes)
     import numpy as np
 
-    from genforge.train import encode_mean, make_inputs
+    from genforge.core.fit import encode_mean
+    from genforge.train import grid_spec
 
     ds = build_dataset([DATA], test=0.2, validation=0.1, seed=0, transpose=5, shifts_per_window=3, labels="mode",
                        **data_changes)
@@ -147,7 +146,7 @@ def stats_of_saved(name: str, folder: Path) -> dict:
     g, ids = ds.splits["test"]
     model((g[:1].astype(np.float32), np.eye(len(ds.labels), dtype=np.float32)[ids[:1]]))
     model.load_weights(str(folder / f"{name}.weights.h5"))
-    codes = encode_mean(model, *make_inputs(codec.to_onehot(ds.splits["train"][0]), ds.splits["train"][1], 2))
+    codes = encode_mean(model, *ds.splits["train"], grid_spec(codec))
     return sample_stats(model, codec, ds, codes)
 
 

@@ -31,16 +31,15 @@ def main() -> None:
 
     from genforge import train as T
     from genforge.config import LEVELS_MODEL, LEVELS_TRAIN, replace
+    from genforge.core.fit import fit
     from genforge.domains.levels.codec import LevelCodec
     from genforge.domains.levels.dataset import build_dataset
 
     cfg = replace(LEVELS_TRAIN, epochs=a.epochs, patience=a.epochs)  # no early stop: the whole curve
     ds = build_dataset([VGLC / "Super Mario Bros", VGLC / "Super Mario Bros 2 (Japan)"], seed=cfg.seed)
     codec = LevelCodec.from_dataset(ds)
-    n_labels = len(codec.labels)
-    arrays = {k: T.make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in ds.splits.items()}
+    spec = T.grid_spec(codec)
     smb = ds.splits["test"][1] == codec.labels.index("Super Mario Bros")
-    test_x, test_y = arrays["test"][0][smb], arrays["test"][1][smb]
     truth, truth_ids = ds.splits["test"][0][smb], ds.splits["test"][1][smb]
 
     curve = []
@@ -54,15 +53,14 @@ def main() -> None:
 
         def on_epoch_end(self, epoch, logs=None):
             self.fit_seconds += time.perf_counter() - self.epoch_started  # training time only
-            pred = codec.from_logits(T.decode_logits(self.model, T.encode_mean(self.model, test_x, test_y), test_y))
+            pred = T.reconstruct(self.model, codec, truth, truth_ids, spec)
             s = codec.metrics(truth, pred, truth_ids)
             curve.append({"epoch": epoch + 1, "fit_seconds": round(self.fit_seconds, 1),
                           "accuracy": round(s["accuracy"], 4), "accuracy_non_empty": round(s["accuracy_non_empty"], 4)})
             print(curve[-1], flush=True)
 
-    T.fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood, LEVELS_MODEL, cfg,
-          quiet=True, callbacks=[HeldOut()])
-    n_train = len(arrays["train"][0])
+    fit(ds.splits["train"], ds.splits["validation"], spec, LEVELS_MODEL, cfg, quiet=True, callbacks=[HeldOut()])
+    n_train = len(ds.splits["train"][0])
     per_epoch = np.diff([0.0] + [c["fit_seconds"] for c in curve])
     reached = next((c for c in curve if c["accuracy"] >= BARS[0] and c["accuracy_non_empty"] >= BARS[1]), None)
     result = {"train_windows": n_train, "windows_per_second_median": round(float(np.median(n_train / per_epoch))),

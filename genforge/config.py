@@ -42,10 +42,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 60
+    epochs: int | None = None              # None: as many as reach `steps` updates (genforge.core.fit.schedule)
+    steps: int = 4000                      # optimiser updates to aim for when epochs is None
+    max_epochs: int = 1000
     batch_size: int = 64
     learning_rate: float = 1e-3
-    patience: int = 10                     # early stopping on validation loss
+    patience: int | None = None            # early stopping: epochs without a better smoothed validation
+                                           # accuracy; None: a fifth of the epochs, at least 10
     stride: int = 1                        # step between consecutive training windows
     seed: int = 0
     test_levels: float = 0.2               # share of whole levels held out for the reported metrics
@@ -93,7 +96,7 @@ LEVELS_TRAIN = TrainConfig()
 # started at the data's note density make the sparse rolls (1.3% of cells on) learnable in minutes.
 MUSIC_MODEL = ModelConfig(filters=(32, 64), latent_dim=768, bottleneck="grid", beta=0.05, pos_weight=2.0,
                           kernel=(3, 5), data_bias=True)
-MUSIC_TRAIN = TrainConfig(epochs=12)
+MUSIC_TRAIN = TrainConfig(steps=1800)    # 12 epochs of the transposed Bach windows
 
 
 def for_training(domain: str, preset: str = "vae", epochs: int | None = None, latent_dim: int | None = None,
@@ -106,7 +109,7 @@ def for_training(domain: str, preset: str = "vae", epochs: int | None = None, la
     changes = {k: v for k, v in {"latent_dim": latent_dim, "beta": beta}.items() if v is not None}
     model_cfg = replace(model_default, **{**PRESETS[preset], **changes})
     train_cfg = replace(train_default, seed=seed, **({"epochs": epochs} if epochs else {}))
-    if not 1 <= train_cfg.epochs <= 10_000:
+    if train_cfg.epochs is not None and not 1 <= train_cfg.epochs <= 10_000:
         raise GenforgeError("--epochs must be between 1 and 10000")
     if not 2 <= model_cfg.latent_dim <= 4096:
         raise GenforgeError("--latent must be between 2 and 4096")

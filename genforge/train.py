@@ -7,8 +7,6 @@ and write the run bundle.
 from __future__ import annotations
 
 import os
-import time
-import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
@@ -18,108 +16,27 @@ import numpy as np  # noqa: E402
 
 from genforge.config import ModelConfig, TrainConfig  # noqa: E402
 from genforge.core import calibrate  # noqa: E402
+from genforge.core.fit import DENSE_BATCH, GridSpec, decode_logits, encode_mean, fit  # noqa: E402
 from genforge.core.vae import VAE  # noqa: E402
 
 
-class ProgressBar(keras.callbacks.Callback):
-    """One rich progress bar over epochs, with the latest losses in its description."""
-
-    def __init__(self, epochs: int, quiet: bool = False):
-        super().__init__()
-        self.epochs, self.quiet = epochs, quiet
-
-    def on_train_begin(self, logs=None):
-        if self.quiet:
-            return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} epochs"),
-                            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
-        self.bar.start()
-        self.task = self.bar.add_task("", total=self.epochs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.quiet:
-            return
-        logs = logs or {}
-        text = "  ".join(f"{k} {logs[k]:.3f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs)
-        self.bar.update(self.task, advance=1, description=text)
-
-    def on_train_end(self, logs=None):
-        if not self.quiet:
-            self.bar.stop()
-
-
-def make_inputs(onehot: np.ndarray, label_ids: np.ndarray, n_labels: int):
-    labels = np.eye(n_labels, dtype=np.float32)[label_ids] if n_labels else np.zeros((len(onehot), 0), np.float32)
-    return onehot.astype(np.float32), labels
-
-
-def fit(train, validation, shape, n_labels: int, likelihood: str, model_cfg: ModelConfig, train_cfg: TrainConfig,
-        checkpoint_dir: Path | None = None, quiet: bool = False, callbacks: list = ()) -> tuple[VAE, dict]:
-    """`train`/`validation`: (grids (N,H,W,C) float32, label one-hots (N,L)). Returns model, history."""
-    keras.utils.set_random_seed(train_cfg.seed)
-    steps = int(np.ceil(len(train[0]) / train_cfg.batch_size))
-    model = VAE(shape, n_labels, likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed)
-    model((train[0][:1], train[1][:1]))  # builds the weights, so checkpoints can be saved
-    if model_cfg.data_bias:
-        set_data_bias(model, train[0], likelihood, model_cfg.pos_weight)
-    model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
-    callbacks = list(callbacks) + [
-        keras.callbacks.EarlyStopping("val_loss", patience=train_cfg.patience, restore_best_weights=True,
-                                      start_from_epoch=model_cfg.kl_warmup_epochs),
-        ProgressBar(train_cfg.epochs, quiet),
-    ]
-    if checkpoint_dir is not None:
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoint_dir / "epoch.weights.h5"),
-                                                         save_weights_only=True))
-    # A deterministic autoencoder leaves the log-variance head unused: Keras' warning says nothing useful.
-    warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
-    started = time.perf_counter()
-    history = model.fit(x=tuple(train), validation_data=(tuple(validation),), epochs=train_cfg.epochs,
-                        batch_size=train_cfg.batch_size, shuffle=True, callbacks=callbacks, verbose=0)
-    result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    result["seconds"] = time.perf_counter() - started
-    result["epochs_run"] = len(history.history["loss"])
-    return model, result
-
-
-def set_data_bias(model: VAE, grids: np.ndarray, likelihood: str, pos_weight: float = 1.0,
-                  sample: int = 4096) -> np.ndarray:
-    """Set the decoder's output bias to the best constant prediction for the training grids: per
-    channel, log(w p / (1 - p)) for a Bernoulli likelihood (p: share of cells on, w: pos_weight)
-    or log p for a categorical one. Returns the bias."""
-    from genforge.core.vae import BERNOULLI
-
-    idx = np.linspace(0, len(grids) - 1, min(len(grids), sample)).astype(int)
-    p = np.clip(grids[idx].mean(axis=(0, 1, 2), dtype=np.float64), 1e-5, 1 - 1e-5)
-    bias = np.log(pos_weight * p / (1 - p)) if likelihood == BERNOULLI else np.log(p)
-    layer = model.decoder.get_layer("logits")
-    layer.bias.assign(bias.astype(np.float32))
-    return bias
-
-
-def encode_mean(model: VAE, grids: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:
+def reconstruct(model: VAE, codec, windows: np.ndarray, label_ids: np.ndarray, spec: GridSpec,
+                batch: int = DENSE_BATCH) -> np.ndarray:
+    """Encode and decode compact windows to codec assets a batch at a time: the float logits of a
+    whole (augmented) split would take many times the memory of the assets."""
     out = []
-    for i in range(0, len(grids), batch):
-        mean, _ = model.encode(grids[i:i + batch], labels[i:i + batch])
-        out.append(keras.ops.convert_to_numpy(mean))
+    for i in range(0, len(windows), batch):
+        part, ids = windows[i:i + batch], label_ids[i:i + batch]
+        z = encode_mean(model, part, ids, spec)
+        out.append(codec.from_logits(decode_logits(model, z, spec.labels(ids))))
     return np.concatenate(out)
 
 
-def decode_logits(model: VAE, z: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:
-    out = []
-    for i in range(0, len(z), batch):
-        out.append(keras.ops.convert_to_numpy(model.decode(z[i:i + batch], labels[i:i + batch])))
-    return np.concatenate(out)
-
-
-def reconstruct(model: VAE, codec, z: np.ndarray, labels: np.ndarray, batch: int = 512) -> np.ndarray:
-    """Decode latents to codec assets a batch at a time: the float logits of a whole (augmented)
-    training split would take several times the memory of the assets."""
-    return np.concatenate([codec.from_logits(decode_logits(model, z[i:i + batch], labels[i:i + batch], batch))
-                           for i in range(0, len(z), batch)])
+def grid_spec(codec) -> GridSpec:
+    """What the training pipeline needs of a codec: its grid, likelihood and labels, and which
+    cells carry no content (optional codec attributes `ignore_class`, `row_mask`)."""
+    return GridSpec(tuple(codec.grid_shape), codec.likelihood, len(codec.labels),
+                    getattr(codec, "ignore_class", None), getattr(codec, "row_mask", None))
 
 
 # ---------------------------------------------------------------- the train job
@@ -206,7 +123,8 @@ def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], pri
 
 
 def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
-              notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000, record: dict | None = None) -> Path:
+              notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000, record: dict | None = None,
+              init: VAE | None = None) -> Path:
     """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
 
     `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}.
@@ -218,18 +136,14 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
 
     out = Path(out)
     n_labels = len(codec.labels)
-    arrays = {k: make_inputs(codec.to_onehot(g), ids, n_labels) for k, (g, ids) in splits.items()}
-    model, history = fit(arrays["train"], arrays["validation"], codec.grid_shape, n_labels, codec.likelihood,
-                         model_cfg, train_cfg, checkpoint_dir=out / "checkpoints", quiet=quiet)
+    spec = grid_spec(codec)
+    model, history = fit(splits["train"], splits["validation"], spec, model_cfg, train_cfg,
+                         checkpoint_dir=out / "checkpoints", quiet=quiet, init=init)
 
     metrics = {}
-    train_z = None
-    for split, (grid, labels) in arrays.items():
-        z = encode_mean(model, grid, labels)
-        pred = reconstruct(model, codec, z, labels)
-        metrics[split] = codec.metrics(splits[split][0], pred, splits[split][1])
-        if split == "train":
-            train_z = z
+    for split, (windows, ids) in splits.items():
+        metrics[split] = codec.metrics(windows, reconstruct(model, codec, windows, ids, spec), ids)
+    train_z = encode_mean(model, *splits["train"], spec)
     # Attribute vectors (MusicVAE's latent arithmetic), for codecs that measure attributes of a window.
     attributes = latent.attribute_vectors(train_z, codec.attributes(splits["train"][0])) \
         if hasattr(codec, "attributes") else {}

@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from genforge import config  # noqa: E402
 from genforge import train as T  # noqa: E402
-from genforge.core.vae import CATEGORICAL  # noqa: E402
+from genforge.core.fit import fit  # noqa: E402
 
 ACCURACY_BAR, NON_EMPTY_BAR = 0.97, 0.82  # measured 0.981 / 0.884 after the level test's 20 epochs
 # Held-out onset F1 of the music test's short training: measured 0.832 (P 0.861, R 0.805) after 8 epochs of the
@@ -24,16 +24,14 @@ def test_default_level_model_generalises_to_held_out_levels():
     """The default configuration, trained briefly on SMB alone, on three held-out SMB levels."""
     from genforge.domains.levels.codec import LevelCodec
     from genforge.domains.levels.dataset import build_dataset
-    from genforge.domains.levels.grid import one_hot
 
     ds = build_dataset([SMB], seed=0)
-    arrays = {k: T.make_inputs(one_hot(g, len(ds.vocabulary)), ids, 0) for k, (g, ids) in ds.splits.items()}
-    model, hist = T.fit(arrays["train"], arrays["validation"], arrays["train"][0].shape[1:], 0, CATEGORICAL,
-                        config.LEVELS_MODEL,
-                        config.TrainConfig(epochs=20, batch_size=32, learning_rate=2e-3, patience=100), quiet=True)
-    x, y = arrays["test"]
-    pred = T.decode_logits(model, T.encode_mean(model, x, y), y).argmax(-1)
-    scores = LevelCodec.from_dataset(ds).metrics(ds.splits["test"][0], pred, ds.splits["test"][1])
+    codec = LevelCodec.from_dataset(ds)
+    spec = T.grid_spec(codec)
+    model, hist = fit(ds.splits["train"], ds.splits["validation"], spec, config.LEVELS_MODEL,
+                      config.TrainConfig(epochs=20, batch_size=32, learning_rate=2e-3, patience=100), quiet=True)
+    windows, ids = ds.splits["test"]
+    scores = codec.metrics(windows, T.reconstruct(model, codec, windows, ids, spec), ids)
     assert scores["accuracy"] >= ACCURACY_BAR and scores["accuracy_non_empty"] >= NON_EMPTY_BAR, scores
 
 
@@ -48,12 +46,11 @@ def test_default_music_model_reconstructs_held_out_chorales():
 
     ds = build_dataset([BACH], seed=0, transpose=0)
     codec = MusicCodec.from_dataset(ds)
-    arrays = {k: T.make_inputs(codec.to_onehot(g), ids, 2) for k, (g, ids) in ds.splits.items()}
-    model, hist = T.fit(arrays["train"], arrays["validation"], codec.grid_shape, 2, codec.likelihood,
-                        config.MUSIC_MODEL, config.replace(config.MUSIC_TRAIN, epochs=8, patience=100), quiet=True)
-    x, y = arrays["test"]
-    pred = T.reconstruct(model, codec, T.encode_mean(model, x, y), y)
-    m = codec.metrics(ds.splits["test"][0], pred, ds.splits["test"][1])
+    spec = T.grid_spec(codec)
+    model, hist = fit(ds.splits["train"], ds.splits["validation"], spec, config.MUSIC_MODEL,
+                      config.replace(config.MUSIC_TRAIN, epochs=8, patience=100), quiet=True)
+    windows, ids = ds.splits["test"]
+    m = codec.metrics(windows, T.reconstruct(model, codec, windows, ids, spec), ids)
     print(f"held-out onset F1 {m['onset_f1']:.3f} (P {m['onset_precision']:.3f}, R {m['onset_recall']:.3f}, "
           f"{m['windows']} windows) after {hist['epochs_run']} epochs, {hist['seconds']:.0f} s")
     assert m["onset_f1"] >= SLOW_F1_BAR, m

@@ -3,6 +3,8 @@ label condition and an optional contractive penalty. In the manner of keras-io's
 a Keras model with its own train_step/test_step and loss trackers, maths in `keras.ops`.
 
 Inputs are (grid, label_one_hot) tuples; label_one_hot has width 0 for an unconditional model.
+Training batches add per-cell weights (grid, label_one_hot, weights): cells of weight 0 carry no
+content (outside the map, past a window's end) and count in neither the loss nor the accuracy.
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ class VAE(keras.Model):
             noise = ops.zeros_like(grid)
         return keep * grid + (1.0 - keep) * noise
 
-    def terms(self, grid, label, training):
+    def terms(self, grid, label, training, weights=None):
         cfg = self.config
         mean, log_var = self.encode(self._corrupt(grid) if training else grid, label, training)
         if cfg.variational:
@@ -80,8 +82,12 @@ class VAE(keras.Model):
             # -log p(grid): softplus(-l) where on, softplus(l) where off; on-cells weighted by pos_weight.
             cell = ops.sum(cfg.pos_weight * grid * ops.softplus(-logits) + (1.0 - grid) * ops.softplus(logits), -1)
             hit = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), grid), "float32")
-        reconstruction = ops.mean(ops.sum(cell, axis=(1, 2)))
-        losses = {"reconstruction": reconstruction, "accuracy": ops.mean(hit)}
+        if weights is None:
+            weights = ops.ones_like(cell)
+        reconstruction = ops.mean(ops.sum(cell * weights, axis=(1, 2)))
+        hit_weights = weights if self.likelihood == CATEGORICAL else weights[..., None] * ops.ones_like(hit)
+        accuracy = ops.sum(hit * hit_weights) / ops.maximum(ops.sum(hit_weights), 1.0)
+        losses = {"reconstruction": reconstruction, "accuracy": accuracy}
         total = reconstruction
         if cfg.variational:
             kl_dims = ops.mean(-0.5 * (1 + log_var - ops.square(mean) - ops.exp(log_var)), axis=0)
@@ -108,14 +114,14 @@ class VAE(keras.Model):
         return {n: t.result() for n, t in self.trackers.items() if n in losses}
 
     def train_step(self, data):
-        grid, label = keras.utils.unpack_x_y_sample_weight(data)[0]
+        grid, label, weights = data
         with tf.GradientTape() as tape:
-            losses = self.terms(grid, label, training=True)
+            losses = self.terms(grid, label, training=True, weights=weights)
         grads = tape.gradient(losses["loss"], self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         self.step.assign_add(1.0)
         return self._track(losses)
 
     def test_step(self, data):
-        grid, label = keras.utils.unpack_x_y_sample_weight(data)[0]
-        return self._track(self.terms(grid, label, training=False))
+        grid, label, weights = data
+        return self._track(self.terms(grid, label, training=False, weights=weights))
