@@ -115,17 +115,39 @@ class Bundle:
             found.append(d if d.is_absolute() or d.exists() or not (project / d).exists() else project / d)
         return found
 
-    def label_id(self, condition: str | None) -> int | None:
-        """Index of a --condition among the model's labels (case-insensitive), None for none given."""
+    @property
+    def label_counts(self) -> list[int] | None:
+        """Training windows per label, in the order of `labels`, when the run records them
+        (genforge.json's "label_counts"); None for older runs and unconditional models."""
+        counts = self.meta.get("label_counts")
+        if not counts or not self.labels:
+            return None
+        return [int(counts.get(name, 0)) for name in self.labels]
+
+    def label_ids(self, condition: str | None) -> list[int] | None:
+        """The labels a --condition names (None for none given): the label it spells exactly
+        (case-insensitive), else every label whose words include all of the condition's words
+        ("minor" -> "minor 4/4", "minor 3/4"; "3/4"; "minor 3/4")."""
         if condition is None:
             return None
         if not self.labels:
             raise GenforgeError(f"{self.path}: this model is unconditional; it takes no --condition")
-        for i, name in enumerate(self.labels):
-            if name.lower() == condition.lower():
-                return i
-        raise GenforgeError(f"unknown --condition {condition!r}; this model knows: " +
-                            ", ".join(repr(n) for n in self.labels))
+        wanted = condition.lower().split()
+        exact = [i for i, name in enumerate(self.labels) if name.lower().split() == wanted]
+        found = exact or [i for i, name in enumerate(self.labels) if wanted and set(wanted) <= set(name.lower().split())]
+        if not found:
+            raise GenforgeError(f"unknown --condition {condition!r}; this model knows: " +
+                                ", ".join(repr(n) for n in self.labels))
+        return found
+
+    def label_id(self, condition: str | None) -> int | None:
+        """One label for a --condition (None for none given): the one it names, or of several the one
+        with the most training windows (the first when the run does not record them)."""
+        found = self.label_ids(condition)
+        if found is None:
+            return None
+        counts = self.label_counts
+        return max(found, key=lambda i: counts[i]) if counts else found[0]
 
 
 def default_model(domain: str) -> Path:
@@ -229,6 +251,16 @@ def describe(bundle: Bundle, codec_lines: list[str]) -> list[str]:
                          f"{_f1(s)}  ({s['windows']} windows)")
             for name, ps in s.get("per_label", {}).items():
                 lines.append(f"  {name:<30} {ps['accuracy']:.4f}  non-empty {ps['accuracy_non_empty']:.4f}{_f1(ps)}")
+    base = m["metrics"].get("baseline")
+    if base:
+        f1 = f"  onset F1 {base['onset_f1']:.4f}" if base.get("onset_f1") is not None else ""
+        what = "each cell's most frequent tile" if m["likelihood"] == "categorical" else "each cell on at its rate"
+        lines.append(f"baseline   accuracy {base['accuracy']:.4f}  non-empty {base['accuracy_non_empty']:.4f}{f1}  "
+                     f"(a model that learned only {what} in the training windows; on the test windows)")
+    stats = m["metrics"].get("sample_stats")
+    if stats:
+        lines.append("statistics " + ", ".join(f"{k.replace('_', ' ')} {v:.2f} ({stats['training'].get(k, 0):.2f})"
+                                               for k, v in stats["samples"].items()) + "  (training windows')")
     if m.get("attributes"):
         lines.append(f"attributes {', '.join(m['attributes'])}  (sample with --attribute NAME=AMOUNT)")
     samples = m["metrics"].get("samples")
@@ -239,6 +271,7 @@ def describe(bundle: Bundle, codec_lines: list[str]) -> list[str]:
     if h:
         lines.append(f"training   {h.get('epochs_run')} epochs in {h.get('seconds', 0):.0f} s")
     lines.append(f"command    {m['command']}")
+    lines += [f"warning    {w}" for w in m.get("warnings", [])]
     lines += [f"note       {note}" for note in m.get("notes", [])]
     return lines
 

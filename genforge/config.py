@@ -35,6 +35,8 @@ class ModelConfig:
     up_kernel: tuple[int, ...] = ()        # the decoder's upsampling kernel; () = `kernel`. (2, 2) with
                                            # stride 2 makes each upsampling step a per-cell projection,
                                            # under half the arithmetic of (3, 3)
+    latent_from_data: bool = False         # grid bottleneck: channels per cell from the training data's
+                                           # patch entropy (genforge.core.sizing), replacing latent_dim
     data_bias: bool = False                # start the output layer at the training data's per-channel
                                            # log-odds (Bernoulli) / log-frequencies (categorical): sparse
                                            # grids then skip the long first phase of learning "how rare"
@@ -78,14 +80,15 @@ __all__ = ["ModelConfig", "TrainConfig", "PRESETS", "to_dict", "from_dict", "rep
 
 # What `genforge train levels` uses unless told otherwise (chosen by the experiments in
 # benchmarks/results/level_experiments.md on held-out Super Mario Bros levels).
-# A 4 x 7 grid of 4-channel codes (each cell summarises a 4 x 4 patch of tiles) generalises to
-# unseen levels far better than a dense 64-d code (0.983 vs 0.955 held-out accuracy on SMB).
+# A grid of codes (each cell summarises a 4 x 4 patch of tiles) generalises to unseen levels far
+# better than a dense 64-d code (0.983 vs 0.955 held-out accuracy on SMB); the channels per cell
+# follow the data (4 for SMB + SMB2J, 12 for Super Mario Land: genforge.core.sizing).
 # Generation runs only the decoder: a lighter one (16/32 filters, 2 x 2 upsampling kernels) keeps
 # the held-out accuracy (0.983 / 0.905 non-empty) at about a seventh of the arithmetic, and 2 x 2
 # kernels let it export as plain matrix products (genforge.core.onnx_decoder): 30,000-41,000
 # windows a second on 2 CPU cores.
 LEVELS_MODEL = ModelConfig(filters=(32, 64), latent_dim=112, bottleneck="grid", beta=0.25,
-                           decoder_filters=(16, 32), up_kernel=(2, 2))
+                           decoder_filters=(16, 32), up_kernel=(2, 2), latent_from_data=True)
 LEVELS_TRAIN = TrainConfig()
 
 # What `genforge train music` uses unless told otherwise (chosen by the experiments in
@@ -95,7 +98,7 @@ LEVELS_TRAIN = TrainConfig()
 # dense code memorises; kernels 5 semitones wide, a positive-class weight of 2 and an output bias
 # started at the data's note density make the sparse rolls (1.3% of cells on) learnable in minutes.
 MUSIC_MODEL = ModelConfig(filters=(32, 64), latent_dim=768, bottleneck="grid", beta=0.05, pos_weight=2.0,
-                          kernel=(3, 5), data_bias=True)
+                          kernel=(3, 5), data_bias=True, latent_from_data=True)
 MUSIC_TRAIN = TrainConfig(steps=1800)    # 12 epochs of the transposed Bach windows
 
 
@@ -107,6 +110,8 @@ def for_training(domain: str, preset: str = "vae", epochs: int | None = None, la
         raise GenforgeError(f"unknown --preset {preset!r}; choose from {', '.join(PRESETS)}")
     model_default, train_default = {"levels": (LEVELS_MODEL, LEVELS_TRAIN), "music": (MUSIC_MODEL, MUSIC_TRAIN)}[domain]
     changes = {k: v for k, v in {"latent_dim": latent_dim, "beta": beta}.items() if v is not None}
+    if latent_dim is not None:
+        changes["latent_from_data"] = False  # the user's size, not the data's
     model_cfg = replace(model_default, **{**PRESETS[preset], **changes})
     train_cfg = replace(train_default, seed=seed, **({"epochs": epochs} if epochs else {}))
     if train_cfg.epochs is not None and not 1 <= train_cfg.epochs <= 10_000:

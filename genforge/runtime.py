@@ -55,13 +55,23 @@ def check_count(n: int, name: str = "-n", most: int = 100_000) -> None:
 
 
 def pick_labels(bundle: Bundle, condition: str | None, n: int, rng: np.random.Generator) -> np.ndarray:
-    """The label of each sample: the asked condition, else drawn uniformly (-1: unconditional)."""
-    wanted = bundle.label_id(condition)
+    """The label of each sample (-1: unconditional). A condition that names one label gives it to
+    every sample; one that names several (Bundle.label_ids), or none, draws a label per sample among
+    them, in proportion to the training windows per label when the run records them (runs before
+    that: uniformly, the same draws as ever)."""
+    found = bundle.label_ids(condition)
     if not bundle.labels:
         return np.full(n, -1, np.int64)
-    if wanted is not None:
-        return np.full(n, wanted, np.int64)
-    return rng.integers(0, len(bundle.labels), n)
+    if found is not None and len(found) == 1:
+        return np.full(n, found[0], np.int64)
+    counts = bundle.label_counts
+    if found is None and counts is None:
+        return rng.integers(0, len(bundle.labels), n)
+    among = np.arange(len(bundle.labels)) if found is None else np.asarray(found, np.int64)
+    weights = None if counts is None else np.asarray(counts, np.float64)[among]
+    if weights is None or weights.sum() <= 0:
+        return among[rng.integers(0, len(among), n)]
+    return among[rng.choice(len(among), n, p=weights / weights.sum())]
 
 
 def sample_latents(bundle: Bundle, n: int, seed: int, condition: str | None):

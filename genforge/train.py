@@ -32,6 +32,24 @@ def reconstruct(model: VAE, codec, windows: np.ndarray, label_ids: np.ndarray, s
     return np.concatenate(out)
 
 
+def sized_to_data(model_cfg: ModelConfig, windows: np.ndarray) -> tuple[ModelConfig, str | None]:
+    """A grid bottleneck's channels per cell from the training windows' patch entropy, when the
+    config asks for it (genforge.core.sizing); with the note that says what was chosen."""
+    from genforge.config import replace
+    from genforge.core.networks import grid_shape
+    from genforge.core.sizing import latent_channels, patch_entropy, patch_size
+
+    if not (model_cfg.latent_from_data and model_cfg.bottleneck == "grid"):
+        return model_cfg, None
+    patch = patch_size(len(model_cfg.filters))
+    entropy = patch_entropy(windows, patch)
+    channels = latent_channels(entropy)
+    hb, wb, _ = grid_shape((*windows.shape[1:3], 1), model_cfg)
+    sized = replace(model_cfg, latent_dim=hb * wb * channels)
+    return sized, (f"latent: {channels} channels per cell of {patch} x {patch} (the training windows' patches "
+                   f"carry {entropy:.2f} bits), {hb} x {wb} cells, {sized.latent_dim} in all")
+
+
 def grid_spec(codec) -> GridSpec:
     """What the training pipeline needs of a codec: its grid, likelihood and labels, and which
     cells carry no content (optional codec attributes `ignore_class`, `row_mask`)."""
@@ -96,6 +114,43 @@ def reexport_decoder(run: Path) -> float:
     return diff
 
 
+def sample_assets(model: VAE, codec, z: np.ndarray, label_ids: np.ndarray, logit_bias: np.ndarray | None,
+                  batch: int = 256) -> np.ndarray:
+    """Prior samples as `genforge sample` writes them (calibrated, structures mended where the codec
+    mends them), decoded a batch at a time: the logits of a thousand large windows are gigabytes."""
+    from genforge.core import latent
+
+    out = []
+    for i in range(0, len(z), batch):
+        ids = label_ids[i:i + batch]
+        logits = calibrate.apply_bias(decode_logits(model, z[i:i + batch], latent.one_hot(ids, len(codec.labels))),
+                                      logit_bias, ids)
+        assets = codec.from_logits(logits)
+        out.append(codec.repair(assets, logits, ids) if hasattr(codec, "repair") else assets)
+    return np.concatenate(out)
+
+
+def check_result(codec, spec: GridSpec, splits: dict, metrics: dict, samples: np.ndarray, sample_ids: np.ndarray,
+                 seed: int) -> list[str]:
+    """Held-out reconstruction beside a baseline that learned nothing, sample statistics beside the
+    training windows' (genforge.verdict), recorded in `metrics`; returns the warnings."""
+    from genforge import verdict
+
+    test, test_ids = splits["test"]
+    baseline = verdict.baseline_prediction(splits["train"][0], len(test), spec.likelihood, seed)
+    metrics["baseline"] = {k: v for k, v in codec.metrics(test, baseline, test_ids).items()
+                           if k in ("accuracy", "accuracy_non_empty", "onset_f1", "windows")}
+    warnings = verdict.reconstruction_warnings(metrics["test"], metrics["baseline"])
+    if hasattr(codec, "summary_stats"):
+        windows, ids = splits["train"]
+        keep = np.linspace(0, len(windows) - 1, min(len(windows), 5000)).astype(int)  # bounded memory
+        data = codec.summary_stats(windows[keep], ids[keep])
+        sampled = codec.summary_stats(samples, sample_ids)
+        metrics["sample_stats"] = {"samples": sampled, "training": data}
+        warnings += verdict.sample_warnings(sampled, data)
+    return warnings
+
+
 def share_copied(samples: np.ndarray, train: np.ndarray) -> float:
     """Share of samples identical to some training example (exact match of whole grids)."""
     seen = {row.tobytes() for row in train.reshape(len(train), -1).astype(np.int16)}
@@ -124,7 +179,7 @@ def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], pri
 
 def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
               notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000, record: dict | None = None,
-              init: VAE | None = None) -> Path:
+              init: object | None = None, class_map: list[int | None] | None = None) -> Path:
     """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
 
     `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}.
@@ -137,15 +192,17 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     out = Path(out)
     n_labels = len(codec.labels)
     spec = grid_spec(codec)
+    model_cfg, sizing_note = sized_to_data(model_cfg, splits["train"][0])
+    notes = list(notes) + ([sizing_note] if sizing_note else [])
     model, history = fit(splits["train"], splits["validation"], spec, model_cfg, train_cfg,
-                         checkpoint_dir=out / "checkpoints", quiet=quiet, init=init)
+                         checkpoint_dir=out / "checkpoints", quiet=quiet, init=init, class_map=class_map)
 
     metrics = {}
     for split, (windows, ids) in splits.items():
         metrics[split] = codec.metrics(windows, reconstruct(model, codec, windows, ids, spec), ids)
     train_z = encode_mean(model, *splits["train"], spec)
     # Attribute vectors (MusicVAE's latent arithmetic), for codecs that measure attributes of a window.
-    attributes = latent.attribute_vectors(train_z, codec.attributes(splits["train"][0])) \
+    attributes = latent.attribute_vectors(train_z, codec.attributes(*splits["train"])) \
         if hasattr(codec, "attributes") else {}
     prior = latent.fit_prior(train_z)
 
@@ -155,9 +212,9 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     rng = np.random.default_rng(train_cfg.seed)
     z = latent.to_z(latent.sample_u(rng, n_novelty, train_z.shape[1]), prior)
     ids = rng.integers(0, max(n_labels, 1), n_novelty)
-    samples = codec.from_logits(calibrate.apply_bias(decode_logits(model, z, latent.one_hot(ids, n_labels)),
-                                                     logit_bias, ids))
+    samples = sample_assets(model, codec, z, ids, logit_bias)
     metrics["samples"] = {"n": n_novelty, "share_identical_to_training": share_copied(samples, splits["train"][0])}
+    warnings = check_result(codec, spec, splits, metrics, samples, ids, train_cfg.seed)
 
     model.encoder.save(out / "encoder.keras")
     model.decoder.save(out / "decoder.keras")
@@ -174,7 +231,8 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels),
         **({"logit_bias": np.round(logit_bias.astype(float), 4).tolist()} if logit_bias is not None else {}),
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
-        "command": command, **(record or {}), "metrics": metrics, "notes": list(notes), "attributes": attributes,
+        "command": command, **(record or {}), "metrics": metrics, "warnings": warnings, "notes": list(notes),
+        "attributes": attributes,
         "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx", "prior": PRIOR_FILE,
                                       "decoder_keras": "decoder.keras", "encoder_keras": "encoder.keras"},
     })
@@ -189,20 +247,54 @@ def _record(data: list[str], split: dict, options: dict | None) -> dict:
     return {"data": [relative_path(d) for d in data], "split": split, "options": options or {}}
 
 
+def start_from(run: str | Path, codec) -> tuple[object, list[int | None] | None, str]:
+    """A trained run to start training from (`--init-from`): its Keras networks, the map from this
+    codec's classes to the run's (levels: tiles by character), and a note saying what was taken."""
+    from types import SimpleNamespace
+
+    from genforge.bundle import load
+    from genforge.domains import codec_for
+    from genforge.errors import GenforgeError
+
+    bundle = load(None if str(run) == "bundled" else run, codec.domain)
+    source = codec_for(bundle.meta)
+    if hasattr(codec, "vocabulary"):
+        class_map = [source.vocabulary.index(ch) if ch in source.vocabulary else None for ch in codec.vocabulary]
+        known = sum(i is not None for i in class_map)
+        if known < len(class_map) / 2:
+            raise GenforgeError(f"--init-from {run}: that model knows {known} of this data's {len(class_map)} tiles "
+                                f"({codec.vocabulary}); start from a model of a similar game, or from scratch")
+        what = f"{known} of {len(class_map)} tiles shared"
+    else:
+        if source.grid_shape[-1] != codec.grid_shape[-1]:
+            raise GenforgeError(f"--init-from {run}: that model has {source.grid_shape[-1] // 2} voices, this data "
+                                f"{codec.grid_shape[-1] // 2}")
+        class_map, what = None, "the same voices"
+    networks = SimpleNamespace(**{name: keras.saving.load_model(bundle.file(f"{name}_keras"), compile=False)
+                                  for name in ("encoder", "decoder")})
+    return networks, class_map, f"started from the weights of {bundle.name} ({what})"
+
+
 def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
-                 window: tuple[int, int] | None = None, quiet: bool = False, options: dict | None = None) -> Path:
+                 window: tuple[int, int] | None = None, quiet: bool = False, options: dict | None = None,
+                 pad: bool = False, init_from: str | Path | None = None) -> Path:
+    """Level windows of every game folder in `data` (several: the game is the condition), split by
+    whole levels. `pad`: ragged level files padded, not refused; `init_from`: a run (or "bundled")
+    whose weights start this one."""
     from genforge.domains.levels.codec import LevelCodec
     from genforge.domains.levels.dataset import build_dataset
 
     ds = build_dataset(data, window, train_cfg.stride, train_cfg.test_levels, train_cfg.validation_levels,
-                       train_cfg.seed)
-    return train_run(LevelCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, ds.notes, quiet,
-                     record=_record(data, ds.split, options))
+                       train_cfg.seed, pad=pad)
+    codec = LevelCodec.from_dataset(ds)
+    init, class_map, note = start_from(init_from, codec) if init_from else (None, None, None)
+    return train_run(codec, ds.splits, out, model_cfg, train_cfg, command, ds.notes + ([note] if note else []),
+                     quiet, record=_record(data, ds.split, options), init=init, class_map=class_map)
 
 
 def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                 bars: int = 4, labels: str | None = "mode", transpose: int = 5, shifts_per_window: int | None = 3,
-                quiet: bool = False, options: dict | None = None) -> Path:
+                quiet: bool = False, options: dict | None = None, init_from: str | Path | None = None) -> Path:
     """Piano-roll windows of `bars` bars from MIDI folders (or a notes archive), split by whole
     pieces. Transposition augments the training split only: the original window plus
     `shifts_per_window` random shifts within +-`transpose` semitones (all shifts multiply the data
@@ -218,5 +310,9 @@ def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: T
     from genforge.bundle import relative_path
 
     split = {relative_path(folder): parts for folder, parts in ds.split.items()}
-    return train_run(MusicCodec.from_dataset(ds), ds.splits, out, model_cfg, train_cfg, command, notes, quiet,
-                     record=_record(data, split, options))
+    # Training windows per label (untransposed): sampling draws labels in these proportions.
+    record = {**_record(data, split, options), **({"label_counts": ds.label_counts} if ds.labels else {})}
+    codec = MusicCodec.from_dataset(ds)
+    init, class_map, note = start_from(init_from, codec) if init_from else (None, None, None)
+    return train_run(codec, ds.splits, out, model_cfg, train_cfg, command, notes + ([note] if note else []), quiet,
+                     record=record, init=init, class_map=class_map)

@@ -55,8 +55,8 @@ def evaluate_music(
                                               "trained on (default: the one its training command names). "
                                               "Repeat for several folders."),
     seed: int = typer.Option(0, help="Same seed, same samples (the draws of `sample music --seed`)."),
-    condition: Optional[str] = typer.Option(None, help="Only this label (major or minor for a mode-conditioned "
-                                            "model); default: every label."),
+    condition: Optional[str] = typer.Option(None, help="Only this label (e.g. \"minor 4/4\"; of several matching "
+                                            "labels, the most frequent); default: every label."),
     temperature: float = typer.Option(0.0, help="Decode as `sample music` would at this temperature."),
 ):
     """Polyphony, pitch classes per bar, in-scale share, mode agreement, empty-bar and qualified-note

@@ -65,8 +65,9 @@ def sample_music(
     seed: int = typer.Option(0, help="Same seed, same music."),
     out: Path = typer.Option(Path("outputs/music"), "--out", help="Folder to write .mid, .png and .wav files to."),
     model: Optional[Path] = typer.Option(None, help=MODEL_HELP),
-    condition: Optional[str] = typer.Option(None, help="Label to generate: major or minor for a mode-conditioned "
-                                            "model (default: drawn at random per piece)."),
+    condition: Optional[str] = typer.Option(None, help="Label to generate, or words of labels: major, minor, "
+                                            "3/4, \"minor 3/4\"... (default: drawn per piece as often as the "
+                                            "training data has each)."),
     attribute: Optional[list[str]] = typer.Option(None, "--attribute", help="NAME=AMOUNT: push every sample "
                                                   "along an attribute vector (density, pitch_range, polyphony, "
                                                   "register, note_length); repeatable."),
@@ -145,7 +146,8 @@ def interpolate_music(
     from_file: Optional[Path] = typer.Option(None, "--from", help="Start at a real piece (.mid): its first "
                                              "window in the model's metre."),
     to_file: Optional[Path] = typer.Option(None, "--to", help="End at a real piece (.mid)."),
-    condition: Optional[str] = typer.Option(None, help="Label for the whole path (major or minor)."),
+    condition: Optional[str] = typer.Option(None, help="Label for the whole path (e.g. minor, 3/4; of several "
+                                            "matching labels, the most frequent)."),
     linear: bool = typer.Option(False, help="Straight line instead of spherical interpolation."),
 ):
     """Interpolate between two pieces in latent space; writes each step (.mid, .png, .wav) and a strip.png.

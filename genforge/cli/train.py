@@ -45,6 +45,11 @@ def train_levels(
     beta: Optional[float] = typer.Option(None, help="Weight of the KL term."),
     window: Optional[str] = typer.Option(None, help="Window ROWSxCOLS; default: the game's (14x28 for Mario)."),
     seed: int = typer.Option(0, help="Random seed: same seed, same data split and model."),
+    pad: bool = typer.Option(False, "--pad", help="Pad ragged level files (rows of unequal length) with the empty "
+                             "tile instead of refusing them; each padded file and row is reported."),
+    init_from: Optional[str] = typer.Option(None, "--init-from", help="Start from a trained run's weights (a run "
+                                            "folder, or `bundled` for the bundled default model): a strong start for "
+                                            "a game with few levels that shares tiles with the run's."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a level VAE.
@@ -62,8 +67,9 @@ def train_levels(
     from genforge.train import train_levels as run
 
     options = _options(data, out, preset=preset, epochs=epochs, latent=latent_dim, beta=beta, window=window,
-                       seed=seed, quiet=quiet)
-    path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), shape, quiet, options)
+                       seed=seed, pad=pad, init_from=init_from, quiet=quiet)
+    path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), shape, quiet, options, pad,
+               init_from)
     print_description(path)
 
 
@@ -81,6 +87,8 @@ def train_music(
     labels: str = typer.Option("mode", help="Condition: mode (major/minor, estimated from the notes; a "
                                "labels.csv/.json beside the files overrides), folder (each --data folder is a "
                                "label), sidecar (labels.csv/.json only; unlabelled files skipped) or none."),
+    init_from: Optional[str] = typer.Option(None, "--init-from", help="Start from a trained run's weights (a run "
+                                            "folder with the same voices, or `bundled`)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a piano-roll VAE on MIDI files; conditioned on key mode by default.
@@ -103,7 +111,7 @@ def train_music(
     from genforge.train import train_music as run
 
     options = _options(data, out, bars=bars, epochs=epochs, latent=latent_dim, beta=beta, seed=seed, labels=labels,
-                       quiet=quiet)
+                       init_from=init_from, quiet=quiet)
     path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), bars=bars,
-               labels=None if labels == "none" else labels, quiet=quiet, options=options)
+               labels=None if labels == "none" else labels, quiet=quiet, options=options, init_from=init_from)
     print_description(path)

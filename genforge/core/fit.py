@@ -179,10 +179,10 @@ def set_data_bias(model: VAE, windows: np.ndarray, spec: GridSpec, pos_weight: f
 
 def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray], spec: GridSpec,
         model_cfg: ModelConfig, train_cfg: TrainConfig, checkpoint_dir: Path | None = None, quiet: bool = False,
-        init: VAE | None = None, callbacks: list = ()) -> tuple[VAE, dict]:
+        init=None, class_map: list[int | None] | None = None, callbacks: list = ()) -> tuple[VAE, dict]:
     """Train a VAE on (compact windows, label ids) splits; returns the model with the weights of its
-    best validation epoch, and the history. `init`: a trained VAE whose weights start this one
-    (every layer whose shape matches; see `transfer_weights`)."""
+    best validation epoch, and the history. `init`: a trained model (.encoder, .decoder) whose
+    weights start this one, classes matched by `class_map` (see `transfer_weights`)."""
     keras.utils.set_random_seed(train_cfg.seed)
     epochs, patience = schedule(len(train[0]), train_cfg)
     steps = math.ceil(len(train[0]) / train_cfg.batch_size)
@@ -190,7 +190,7 @@ def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.n
     first = (spec.dense(train[0][:1]), spec.labels(train[1][:1]))
     model(first)  # builds the weights, so checkpoints can be saved
     if init is not None:
-        transfer_weights(init, model)
+        transfer_weights(init, model, class_map)
     elif model_cfg.data_bias:
         set_data_bias(model, train[0], spec, model_cfg.pos_weight)
     model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
@@ -214,18 +214,24 @@ def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.n
     return model, result
 
 
-def transfer_weights(source: VAE, target: VAE) -> list[str]:
-    """Copy a trained VAE's weights into a new one, layer by layer in order, wherever the shapes
-    agree; a kernel whose input channels differ only by label channels (one model conditioned,
-    the other not) takes the channels they share. Returns the names of the layers left, in whole
-    or in part, as they were."""
+def transfer_weights(source, target: VAE, class_map: list[int | None] | None = None) -> list[str]:
+    """Copy a trained model's weights (`source`: anything with .encoder and .decoder) into a new
+    VAE, layer by layer in order, wherever the shapes agree. `class_map`: for each of the target's
+    classes (channels of the grid), the source's class it continues (None: none; it keeps its
+    fresh weights): applied to the encoder's first kernel and the decoder's output layer. A kernel
+    whose input channels differ only by label channels (one model conditioned, the other not)
+    takes the channels both have. Returns the names of the layers left, wholly or partly, fresh."""
     kept = []
     for src_net, dst_net in ((source.encoder, target.encoder), (source.decoder, target.decoder)):
         src_layers = [layer for layer in src_net.layers if layer.weights]
         dst_layers = [layer for layer in dst_net.layers if layer.weights]
-        for src, dst in zip(src_layers, dst_layers):
+        for i, (src, dst) in enumerate(zip(src_layers, dst_layers)):
+            first_in = dst_net is target.encoder and i == 0
+            output = dst.name == "logits"
             new, whole = [], True
             for have, want in zip(src.get_weights(), dst.get_weights()):
+                if class_map is not None and (first_in and have.ndim == 4 or output):
+                    have, whole = _remap(have, want, class_map, axis=2 if first_in else have.ndim - 1), False
                 if have.shape != want.shape and have.ndim == 4 and have.shape[:2] == want.shape[:2] \
                         and have.shape[3] == want.shape[3]:
                     shared = min(have.shape[2], want.shape[2])
@@ -239,6 +245,21 @@ def transfer_weights(source: VAE, target: VAE) -> list[str]:
                 kept.append(dst.name)
         kept += [layer.name for layer in dst_layers[len(src_layers):]]
     return kept
+
+
+def _remap(have: np.ndarray, want: np.ndarray, class_map: list[int | None], axis: int) -> np.ndarray:
+    """`want` with each class's slice along `axis` taken from `have`'s mapped class, where the two
+    agree on every other axis; channels beyond the classes (labels) keep `want`'s."""
+    other = [s for a, s in enumerate(have.shape) if a != axis] == [s for a, s in enumerate(want.shape) if a != axis]
+    out = np.array(want, copy=True)
+    if not other:
+        return out
+    for dst, src in enumerate(class_map):
+        if src is not None and src < have.shape[axis] and dst < out.shape[axis]:
+            out_index, have_index = [slice(None)] * out.ndim, [slice(None)] * have.ndim
+            out_index[axis], have_index[axis] = dst, src
+            out[tuple(out_index)] = have[tuple(have_index)]
+    return out
 
 
 def encode_mean(model: VAE, windows: np.ndarray, label_ids: np.ndarray, spec: GridSpec,

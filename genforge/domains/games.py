@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 HORIZONTAL = "horizontal"  # side-scroller: windows slide along columns (Mario)
 VERTICAL = "vertical"      # climber: windows slide along rows, bottom to top (Kid Icarus)
 ROOMS = "rooms"            # grid of fixed-size rooms, all-void rooms skipped (Zelda)
+AREA = "area"              # levels of mixed shapes and directions: square windows slide along both axes
+SCREEN = 32                # the most rows (columns) a side-scroller (climber) window takes; larger levels
+                           # of a game without a preset are cut into AREA windows of at most this size
 
 # The Super Mario Bros legend, with the corrections the corpus's SOURCE.md documents:
 # `?` is the power-up block and `Q` the coin block in the data (the VGLC legend says
@@ -74,13 +77,16 @@ ZELDA_TILES = {
 # the tiles every room must connect), void_walkable (void inside a room is floor the corpus left
 # untranscribed), cross / cross_width (cross_width 1: a tile with one of these tags, never a wall,
 # between two walkable cells in a line is passable: Zelda's push-blocks, the ladder over water).
-MARIO_STRUCTURES = (
+# The multi-tile objects genforge knows, named by tags: every platformer or climber gets those its
+# legend names (Super Mario Land, which has no preset, gets its pipes and cannons); a legend JSON
+# may declare more under "structures", in the same form.
+KNOWN_STRUCTURES = (
     {"name": "pipe", "mouth": ["top-left pipe", "top-right pipe"], "body": ["left pipe", "right pipe"],
      "flip": True, "stack": False},
     {"name": "cannon", "mouth": ["cannon top"], "body": ["cannon bottom"], "flip": False, "stack": True},
 )
 MARIO_PHYSICS = {"checker": "platformer", "jump_height": 5, "glide": 0, "start_span": 3, "open_top": True,
-                 "wrap": False, "enemies": "passable", "structures": MARIO_STRUCTURES}
+                 "wrap": False, "enemies": "passable", "structures": KNOWN_STRUCTURES}
 KID_ICARUS_PHYSICS = {"checker": "climber", "jump_height": 4, "glide": 0, "start_span": 3, "open_top": False,
                       "wrap": True, "exit_rows": 8, "enemies": "passable", "structures": ()}
 ZELDA_PHYSICS = {"checker": "rooms", "exits": ["door"], "void_walkable": True, "cross": ["block", "element"],
@@ -124,12 +130,17 @@ def find_preset(folder_name: str, level_names: list[str]) -> GamePreset | None:
 
 def layout_for(preset: GamePreset | None, shapes: list[tuple[int, int]]) -> tuple[str, tuple[int, int]]:
     """The layout and default window of a level set: its preset's, or for a game without one,
-    read from the (rows, cols) shapes of its levels."""
+    read from the (rows, cols) shapes of its levels. Levels no taller than a screen that run
+    sideways scroll (window: their height, at most twice as wide); levels no wider than a screen
+    that run upward climb; anything else (levels far larger than a screen, or mixing directions)
+    is cut into square AREA windows as large as the smallest level allows, at most a screen."""
     if preset:
         return preset.layout, preset.window
-    # Unknown game: wide levels scroll sideways, tall ones climb; a window is square-ish at most.
     h = max(rows for rows, _ in shapes)
     w = max(cols for _, cols in shapes)
-    if w >= h:
+    if h <= SCREEN and all(cols >= rows for rows, cols in shapes):
         return HORIZONTAL, (h, min(w, 2 * h))
-    return VERTICAL, (min(h, w), w)
+    if w <= SCREEN and all(rows > cols for rows, cols in shapes):
+        return VERTICAL, (min(h, w), w)
+    side = max(4, min(SCREEN, min(min(rows, cols) for rows, cols in shapes)) // 4 * 4)
+    return AREA, (side, side)

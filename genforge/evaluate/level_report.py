@@ -135,6 +135,8 @@ def checked_samples(names, corpus, samples, checkers) -> np.ndarray | None:
     previews = []
     for name in names:
         legend, checker = corpus[name]["legend"], checkers[name]
+        if not checker.has_route:
+            continue
         for w in samples[name][:8]:
             previews.append(check.draw_check(w, legend, checker.check(w), checker.structure_problems(w)))
     return sheet(previews[:16], columns=4) if previews else None

@@ -38,6 +38,7 @@ from genforge.atomic import write_json, write_text
 from genforge.bundle import load
 from genforge.domains import codec_for
 from genforge.domains.levels import grid, playability, read
+from genforge.domains.levels.stats import window_stats
 from genforge.errors import GenforgeError
 from genforge.evaluate.common import SETS, hamming_nearest, mean_pairwise, relative_gap, summary, training_data
 from genforge.evaluate.level_report import figures, markdown
@@ -67,30 +68,6 @@ def kl_divergence(p_counts: dict[int, int], q_counts: dict[int, int], smoothing:
     q = np.array([q_counts.get(k, 0) for k in keys], float) + smoothing
     p, q = p / p.sum(), q / q.sum()
     return float(np.sum(p * np.log(p / q)))
-
-
-def window_stats(windows: np.ndarray, legend: grid.TileLegend, layout: str,
-                 checker: playability.Checker) -> dict[str, np.ndarray]:
-    """Per-window statistics of tile-character windows (N, H, W)."""
-    n, h, w = windows.shape
-    tags = legend.tiles
-
-    def having(pred) -> np.ndarray:
-        chars = [c for c, t in tags.items() if pred(set(t))]
-        return np.isin(windows, chars) if chars else np.zeros(windows.shape, bool)
-
-    empty = windows == legend.empty
-    enemy = having(lambda t: bool(t & {"enemy", "monster"}))
-    hazard_solid = having(lambda t: "hazard" in t and "solid" in t)
-    support = having(lambda t: ("solid" in t and "damaging" not in t) or bool(t & {"solidtop", "platform"}))
-    out = {"density": 1.0 - empty.mean((1, 2)), "enemies": enemy.sum((1, 2)).astype(float)}
-    if layout == "horizontal":
-        out["gap_columns"] = (~support[:, -1, :]).sum(1).astype(float)
-    for s in checker.structures:
-        out[s["name"] + "s"] = (windows == s["mouth"][0]).sum((1, 2)).astype(float)
-    gaps = out.get("gap_columns", np.zeros(n))
-    out["leniency"] = -(out["enemies"] + hazard_solid.sum((1, 2)) + gaps) / w
-    return out
 
 
 def _corpus(codec, folders: list[Path], split: dict[str, dict[str, list[str]]]) -> dict[str, dict]:
@@ -187,12 +164,14 @@ def _measure_game(sets: dict[str, np.ndarray], raw: np.ndarray, corpus: dict, ch
     idx = {k: grid.to_indices(v, vocabulary) if len(v) else np.zeros((0, *v.shape[1:]), int) for k, v in sets.items()}
     entry = {"windows": {k: int(len(v)) for k, v in sets.items()}, "held_out_levels": corpus["held_levels"],
              "physics": {k: v for k, v in checker.physics.items() if k != "structures"}}
-    playable = {k: checker.playable(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
+    playable = {k: checker.playable(v) if len(v) and checker.has_route else np.zeros(0, bool)
+                for k, v in sets.items()}
     broken = {k: checker.broken(v) if len(v) else np.zeros(0, bool) for k, v in sets.items()}
     entry["playable"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in playable.items()}
     entry["broken_structures"] = {k: round(float(v.mean()), 4) if len(v) else None for k, v in broken.items()}
     if len(raw):  # the decoder's own output, before its broken structures were mended
-        entry["raw_decoder"] = {"playable": round(float(checker.playable(raw).mean()), 4),
+        entry["raw_decoder"] = {"playable": round(float(checker.playable(raw).mean()), 4) if checker.has_route
+                                else None,
                                 "broken_structures": round(float(checker.broken(raw).mean()), 4)}
     diverse_held = idx["held_out"][rng.permutation(len(idx["held_out"]))[:max(2, min(n, 1000))]]
     novelty = {k: hamming_nearest(idx[k], idx["training"]) for k in ("samples", "held_out")}

@@ -29,6 +29,11 @@ windows, side by side, per condition and pooled:
                           share at distance 0
   gap                     (samples - held-out) / |held-out| for each figure
 
+Each condition is measured in its own metre: a label's windows (samples, held-out and training
+alike) cropped to its whole bars, bars counted in its time signature (a "minor 3/4" label of a
+model with windows in every metre: 5 bars of 12 steps), and novelty against the training windows
+of the same metre.
+
 Ratios pool numerators and denominators over windows (a busy window weighs more than a quiet
 one), as genforge.domains.music.stats.window_sums does. Per-window attributes (density, pitch range,
 polyphony, register, note length: music.stats.window_attributes) are summarised as mean/std/median
@@ -48,7 +53,8 @@ from genforge.atomic import write_json, write_text
 from genforge.bundle import load
 from genforge.domains import codec_for
 from genforge.domains.music.dataset import build_dataset
-from genforge.domains.music.roll import as_batch
+from genforge.domains.music.metres import mode_word
+from genforge.domains.music.roll import as_batch, ts_text
 from genforge.domains.music.stats import ATTRIBUTES, summarise, window_attributes, window_sums
 from genforge.domains.music.theory import KEY_SCALES, MODES, window_keys
 from genforge.errors import GenforgeError
@@ -115,13 +121,16 @@ def _ratios(sums: dict) -> dict:
     return {k: (None if v is None else round(v, 4)) for k, v in summarise(sums).items()}
 
 
-def describe(grids: np.ndarray, codec, mode: str | None) -> dict:
-    """The measures of a batch of windows for one asked mode (or None), as a flat dict with the
-    window count (the rows benchmarks/music_experiments.py prints)."""
-    modes = np.full(len(grids), MODES.index(mode) if mode in MODES else -1)
-    out = summarise(_chunked_sums(np.asarray(grids), codec.steps_per_bar, codec.low, modes))
+def describe(grids: np.ndarray, codec, label: str | None) -> dict:
+    """The measures of a batch of windows of one label (or None), in the label's metre and with its
+    mode word, as a flat dict with the window count (the rows benchmarks/music_experiments.py prints)."""
+    label_id = codec.labels.index(label) if label in codec.labels else -1
+    mode = mode_word(label, MODES)
+    modes = np.full(len(grids), MODES.index(mode) if mode else -1)
+    _, _, per_bar = codec.metre(label_id)
+    out = summarise(_chunked_sums(np.asarray(grids)[:, :codec.content_steps(label_id)], per_bar, codec.low, modes))
     out["windows"] = int(len(grids))
-    if mode not in MODES:
+    if mode is None:
         out.pop("in_asked_mode_scale")
         out.pop("estimated_mode_agrees")
     return out
@@ -137,11 +146,11 @@ def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
     for k in np.unique(shift):
         sel = shift == k
         out[sel, :, pad + k:pad + k + p] = g[sel]
-    return out.reshape(n, -1)
+    return out.reshape(n, s * (p + 2 * pad) * c)              # (an empty set too)
 
 
-def _attributes(grids: np.ndarray, codec) -> dict[str, np.ndarray]:
-    return window_attributes(grids, codec.steps_per_bar, codec.low)
+def _attributes(grids: np.ndarray, per_bar: int, low: int) -> dict[str, np.ndarray]:
+    return window_attributes(grids, per_bar, low)
 
 
 # ---------------------------------------------------------------- the data
@@ -153,9 +162,12 @@ def _label_scheme(bundle, folders: list[Path]) -> str | None:
     if given:
         return None if given == "none" else given
     labels = list(bundle.labels)
+    metres = bundle.meta.get("codec", {}).get("label_metres")
+    if metres:              # labels that name the metre: "minor 3/4", "3/4"; their scheme is in the rest
+        labels = sorted({" ".join(name.split()[:-1]) for name in labels} - {""})
     if not labels:
         return None
-    if labels == list(MODES):
+    if set(labels) <= set(MODES) and (metres or labels == list(MODES)):
         return "mode"
     return "folder" if labels == sorted(p.name for p in folders) else "sidecar"
 
@@ -164,9 +176,11 @@ def _rebuild(bundle, codec, folders: list[Path]):
     from genforge.config import TrainConfig, from_dict
 
     tc = from_dict(TrainConfig, bundle.meta["train_config"])
+    # A model with windows in every metre is rebuilt that way; an older one in its one metre.
     ds = build_dataset([str(f) for f in folders], bars=codec.bars, steps_per_beat=codec.steps_per_beat,
                        test=tc.test_levels, validation=tc.validation_levels, seed=tc.seed, transpose=0,
-                       labels=_label_scheme(bundle, folders), time_signature=codec.time_signature,
+                       labels=_label_scheme(bundle, folders),
+                       time_signature=None if codec.short_sections else codec.time_signature,
                        pitch_range=(codec.low, codec.high), voices=len(codec.voices))
     if list(ds.labels) != list(bundle.labels):
         raise GenforgeError(f"the data's labels ({', '.join(ds.labels) or 'none'}) are not the model's "
@@ -214,11 +228,17 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
 
     held, held_ids = _held_out(bundle, ds, codec, same_data, report)
     train, train_ids = _training_windows(ds, seed, report)
-    train_keyed = key_normalised(train, codec.low)
-    cells = int(np.prod(codec.grid_shape))
+    keyed: dict[int, np.ndarray] = {}          # content steps -> the training windows of that metre, keyed
+
+    def train_keyed(steps: int) -> np.ndarray:
+        if steps not in keyed:
+            same = np.isin(np.maximum(train_ids, 0), [j for j in range(max(1, len(ds.labels)))
+                                                      if codec.content_steps(j if ds.labels else -1) == steps])
+            keyed[steps] = key_normalised(train[same, :steps], codec.low)
+        return keyed[steps]
 
     def mode_of(label_names: list[str | None], ids: np.ndarray) -> np.ndarray:
-        index = np.array([MODES.index(nm) if nm in MODES else -1 for nm in label_names] or [-1])
+        index = np.array([MODES.index(m) if (m := mode_word(nm, MODES)) else -1 for nm in label_names] or [-1])
         return index[np.maximum(ids, 0)] if len(ids) else np.zeros(0, int)
 
     names = list(bundle.labels) if bundle.labels else [None]
@@ -229,23 +249,29 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
     for i in wanted:
         label = names[i]
         key = label or "all"
+        label_id = i if label is not None else -1
+        steps, (ts, bars, per_bar) = codec.content_steps(label_id), codec.metre(label_id)
         grids = draw_samples(bundle, codec, net, n, seed, label, temperature)
         sets = {"samples": grids,
                 "held_out": held[held_ids == i] if label is not None else held,
                 "training": train[train_ids == i] if label is not None else train}
+        sets = {s: g[:, :steps] for s, g in sets.items()}         # the label's bars, padding left out
         modes = {"samples": mode_of([label], np.zeros(len(grids), int)),
                  "held_out": mode_of(ds.labels, held_ids[held_ids == i] if label is not None else held_ids),
                  "training": mode_of(ds.labels, train_ids[train_ids == i] if label is not None else train_ids)}
-        measured = {s: {"sums": _chunked_sums(g, codec.steps_per_bar, codec.low, modes[s]),
-                        "attributes": _attributes(g, codec)} for s, g in sets.items()}
+        measured = {s: {"sums": _chunked_sums(g, per_bar, codec.low, modes[s]),
+                        "attributes": _attributes(g, per_bar, codec.low)} for s, g in sets.items()}
+        cells = steps * int(np.prod(codec.grid_shape[1:]))
         for s in ("samples", "held_out"):
             d = nearest_distance(np.concatenate([key_normalised(sets[s][j:j + CHUNK], codec.low)
-                                                 for j in range(0, max(1, len(sets[s])), CHUNK)]), train_keyed)
-            measured[s]["novelty"] = d / cells if len(train_keyed) else np.full(len(d), np.nan)
+                                                 for j in range(0, max(1, len(sets[s])), CHUNK)]), train_keyed(steps))
+            measured[s]["novelty"] = d / cells if len(train_keyed(steps)) else np.full(len(d), np.nan)
         per_condition[key] = measured
         picks = rng.permutation(len(sets["held_out"]))[:4]
-        rolls[key] = (grids[:4], sets["held_out"][np.sort(picks)])
-        report["conditions"][key] = _entry(measured)
+        rolls[key] = (grids[:4], held[held_ids == i][np.sort(picks)] if label is not None else held[np.sort(picks)],
+                      label_id)
+        report["conditions"][key] = {"metre": {"time_signature": ts_text(ts), "bars": bars, "steps": steps},
+                                     **_entry(measured)}
     if len(per_condition) > 1:
         pooled = {s: {"sums": _join([m[s]["sums"] for m in per_condition.values()]),
                       "attributes": _join([m[s]["attributes"] for m in per_condition.values()]),

@@ -49,9 +49,9 @@ def figures(codec, per_condition: dict, rolls: dict, out: Path) -> list[str]:
         written.append(write_bytes(out / "stats.png", png_bytes(image)).name)
 
     blocks = []
-    for key, (samples, held) in rolls.items():
-        views = [codec.preview(g) for g in samples]
-        held_views = [codec.preview(g) for g in held]
+    for key, (samples, held, label_id) in rolls.items():
+        views = [codec.preview(g, label_id) for g in samples]
+        held_views = [codec.preview(g, label_id) for g in held]
         parts = [sheet(views, columns=len(views))] if views else []
         if held_views:
             parts.append(sheet(held_views, columns=len(held_views)))
@@ -101,8 +101,11 @@ def markdown(report: dict) -> str:
         ([("All conditions (pooled)", report["pooled"])] if report.get("pooled") else [])
     for title, e in sections:
         w = e["windows"]
+        metre = e.get("metre")
+        where = f" Measured on {metre['bars']} bar(s) of {metre['time_signature']} ({metre['steps']} steps)." \
+            if metre else ""
         lines += [f"## {title}", "",
-                  f"Windows: {w['samples']} samples, {w['held_out']} held-out, {w['training']} training.", ""]
+                  f"Windows: {w['samples']} samples, {w['held_out']} held-out, {w['training']} training.{where}", ""]
         lines += _table(e) + [""]
     figures = {"stats.png": "histograms of the per-window attributes, samples over held-out and training",
                "rolls.png": "a few sample piano rolls beside held-out ones"}

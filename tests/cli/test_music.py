@@ -1,7 +1,8 @@
 """`genforge train/sample/interpolate music`, end to end.
 
 A tiny music model is trained once per session on the real Bach chorales
-(../shared/datasets/midi beside the repository; the tests that need it are skipped without it).
+(../shared/datasets/midi beside the repository; the tests that need it are skipped without it):
+windows in every metre of the chorales, labelled mode by metre ("minor 3/4").
 Every .mid written is read back with pretty_midi, a parser independent of genforge's mido code.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ TINY_MODEL = dict(filters=(8, 16), latent_dim=384, bottleneck="grid", beta=0.25,
 
 @pytest.fixture(scope="session")
 def music_model(tmp_path_factory) -> Path:
-    """A small mode-conditioned VAE on the real Bach chorales (untransposed windows, 3 epochs)."""
+    """A small VAE on the real Bach chorales conditioned on mode and metre (untransposed windows, 3 epochs)."""
     if not (BACH / "midi").is_dir():
         pytest.skip(NO_BACH)
     from genforge.config import ModelConfig, TrainConfig
@@ -101,10 +102,16 @@ def grid_seconds(grid: np.ndarray, low: int, tempo: float, steps_per_beat: int) 
 
 
 def density(folder: Path, stem: str) -> float:
-    """Mean note onsets per bar over the .mid files of a folder, read by pretty_midi."""
-    counts = [sum(len(i.notes) for i in pretty_midi.PrettyMIDI(str(p)).instruments) / 4
+    """Mean notes per file over the .mid files of a folder, read by pretty_midi."""
+    counts = [sum(len(i.notes) for i in pretty_midi.PrettyMIDI(str(p)).instruments)
               for p in sorted(folder.glob(f"{stem}*.mid"))]
     return float(np.mean(counts))
+
+
+def label_of(path: Path) -> str:
+    """The label a written .mid records in its properties."""
+    text = next(m.text for m in mido.MidiFile(path).tracks[0] if m.type == "text")
+    return json.loads(text.removeprefix("genforge "))["label"]
 
 
 # ---------------------------------------------------------------- sampling
@@ -113,35 +120,42 @@ def density(folder: Path, stem: str) -> float:
 def test_sample_writes_midi_png_and_wav_that_an_independent_parser_reads(music_model, sampled):
     bundle = open_bundle(music_model)
     meta = bundle.meta["codec"]
-    assert bundle.labels == ["major", "minor"] and meta["bars"] == 4 and meta["time_signature"] == [4, 4]
+    assert {"major 4/4", "minor 4/4", "major 3/4", "minor 3/4"} <= set(bundle.labels)
+    assert meta["bars"] == 4 and meta["time_signature"] == [4, 4]
+    assert [(m["label"], m["time_signature"]) for m in meta["label_metres"]] == \
+        [(name, [int(v) for v in name.split()[1].split("/")]) for name in bundle.labels]
+    assert sum(bundle.label_counts) == sum(bundle.meta["label_counts"].values()) > 2000
     names = sorted(p.name for p in sampled.iterdir())
     stems = [f"music-3-{i:03d}" for i in range(4)]
     assert names == sorted([f"{s}{e}" for s in stems for e in (".mid", ".png", ".wav")] + ["sheet-3.png"])
     grids, ids = decoded(music_model, 4, 3)
     assert sum(len(grid_notes(g)) for g in grids) > 0, "the tiny model writes notes"
     tempo, spb, low = meta["tempo"], meta["steps_per_beat"], meta["low"]
+    codec = codec_for(bundle.meta)
     for i, stem in enumerate(stems):
         path = sampled / f"{stem}.mid"
         check_tracks(path)
+        (num, den), _, _ = codec.metre(int(ids[i]))
+        steps = codec.content_steps(int(ids[i]))             # the label's whole bars; the padding is cropped
         pm = pretty_midi.PrettyMIDI(str(path))
-        assert pm.time_signature_changes[0].numerator == 4 and pm.time_signature_changes[0].denominator == 4
+        assert pm.time_signature_changes[0].numerator == num and pm.time_signature_changes[0].denominator == den
         assert pm.get_tempo_changes()[1][0] == pytest.approx(tempo)
-        # Exactly the notes of the decoded grid, at the model's tempo, in the right voices.
-        assert pm_notes(path) == grid_seconds(grids[i], low, tempo, spb), stem
+        # Exactly the notes of the decoded grid's bars, at the model's tempo, in the right voices.
+        assert pm_notes(path) == grid_seconds(grids[i][:steps], low, tempo, spb), stem
         # genforge's own reader gets the same window back (it makes voices of the tracks that play only).
         # The decoder's raw grid may start a note with a hold cell: compare the notes' canonical grid.
-        if all(grids[i][..., 2 * v].any() for v in range(4)):
-            canonical = notes_to_grid(grid_notes(grids[i]), 64, 4, 0, grids[i].shape[1] - 1)
-            assert np.array_equal(codec_for(bundle.meta).read_window(path, 0), canonical)
+        if all(grids[i][:steps, :, 2 * v].any() for v in range(4)):
+            canonical = notes_to_grid(grid_notes(grids[i][:steps]), 64, 4, 0, grids[i].shape[1] - 1)
+            assert np.array_equal(codec.read_window(path, int(ids[i])), canonical)
         props = json.loads(next(m.text for m in mido.MidiFile(path).tracks[0]
                                 if m.type == "text").removeprefix("genforge "))
         assert props["seed"] == 3 and props["index"] == i and props["label"] == bundle.labels[ids[i]]
         with wave.open(str(sampled / f"{stem}.wav")) as w:
             seconds = w.getnframes() / w.getframerate()
-        assert seconds == pytest.approx(64 * 60 / (tempo * spb) + 0.08, abs=0.01)
+        assert seconds == pytest.approx(steps * 60 / (tempo * spb) + 0.08, abs=0.01)
         from PIL import Image
         with Image.open(sampled / f"{stem}.png") as im:
-            assert im.size == (64 * 4, (meta["high"] - low + 1) * 3)
+            assert im.size == (steps * 4, (meta["high"] - low + 1) * 3)
 
 
 @needs_bach
@@ -158,19 +172,28 @@ def test_same_seed_same_files_other_seed_other_music(music_model, sampled, tmp_p
 
 
 @needs_bach
-def test_condition_minor_and_an_unknown_condition(music_model, tmp_path):
+def test_conditions_by_words_and_an_unknown_condition(music_model, tmp_path):
     out = tmp_path / "minor"
-    res = invoke("sample", "music", "--model", music_model, "-n", "3", "--condition",
+    res = invoke("sample", "music", "--model", music_model, "-n", "6", "--condition",
                    "minor", "--out", out, "-q")
     assert res.returncode == 0, res.stderr
+    assert all(label_of(out / f"music-0-{i:03d}.mid").split()[0] == "minor" for i in range(6))
+    # "3/4": a 3/4 label per piece, written as 5 whole bars of 3/4.
+    three = tmp_path / "three"
+    res = invoke("sample", "music", "--model", music_model, "-n", "3", "--condition", "3/4", "--out", three, "-q")
+    assert res.returncode == 0, res.stderr
     for i in range(3):
-        text = next(m.text for m in mido.MidiFile(out / f"music-0-{i:03d}.mid").tracks[0]
-                    if m.type == "text")
-        assert json.loads(text.removeprefix("genforge "))["label"] == "minor"
+        path = three / f"music-0-{i:03d}.mid"
+        assert label_of(path).endswith(" 3/4")
+        sig = pretty_midi.PrettyMIDI(str(path)).time_signature_changes
+        assert [(t.numerator, t.denominator) for t in sig] == [(3, 4)]
+        with wave.open(str(three / f"music-0-{i:03d}.wav")) as w:
+            tempo = open_bundle(music_model).meta["codec"]["tempo"]
+            assert w.getnframes() / w.getframerate() == pytest.approx(60 * 60 / (tempo * 4) + 0.08, abs=0.01)
     bad = tmp_path / "dorian"
     res = invoke("sample", "music", "--model", music_model, "--condition", "dorian",
                    "--out", bad)
-    assert_user_error(res, "unknown --condition 'dorian'", "'major', 'minor'", out=bad)
+    assert_user_error(res, "unknown --condition 'dorian'", "'major 4/4', 'minor 4/4'", "'minor 3/4'", out=bad)
 
 
 @needs_bach
@@ -193,11 +216,12 @@ def test_attribute_vectors_push_density(music_model, tmp_path):
                        "--attribute", f"density={amount}", "--out", folders[amount], "-q")
         assert res.returncode == 0, res.stderr
     up, down = density(folders["+2"], "music-1-"), density(folders["-2"], "music-1-")
-    print(f"mean onsets per bar: density=+2 {up:.2f}, density=-2 {down:.2f}")
+    print(f"mean notes per piece: density=+2 {up:.2f}, density=-2 {down:.2f}")
     assert up > down
-    # The grids the decoder gives for the pushed latents are the ones written.
-    grids, _ = decoded(music_model, 16, 1, attributes={"density": 2.0})
-    assert up == pytest.approx(np.mean([len(grid_notes(g)) / 4 for g in grids]))
+    # The grids the decoder gives for the pushed latents are the ones written (their labels' bars).
+    grids, ids = decoded(music_model, 16, 1, attributes={"density": 2.0})
+    codec = codec_for(open_bundle(music_model).meta)
+    assert up == pytest.approx(np.mean([len(grid_notes(g[:codec.content_steps(int(i))])) for g, i in zip(grids, ids)]))
     text = next(m.text for m in mido.MidiFile(folders["+2"] / "music-1-000.mid").tracks[0]
                 if m.type == "text")
     assert json.loads(text.removeprefix("genforge "))["attributes"] == "density=+2"
@@ -208,6 +232,26 @@ def test_attribute_vectors_push_density(music_model, tmp_path):
     res = invoke("sample", "music", "--model", music_model, "--attribute", "density",
                    "--out", bad)
     assert_user_error(res, "NAME=AMOUNT", out=bad)
+
+
+@needs_bach
+def test_evaluation_measures_each_condition_in_its_own_metre(music_model, tmp_path):
+    from genforge.evaluate.music import evaluate_music
+
+    report = evaluate_music(music_model, 8, tmp_path / "eval", seed=0, data=[BACH])
+    bundle = open_bundle(music_model)
+    assert list(report["conditions"]) == bundle.labels
+    assert report["notes"] == []                          # the split rebuilt is the one the model was tested on
+    steps = {"4/4": (4, 64), "3/4": (5, 60), "3/2": (2, 48), "12/8": (2, 48)}
+    for name, entry in report["conditions"].items():
+        metre = name.split()[1]
+        assert entry["metre"] == {"time_signature": metre, "bars": steps[metre][0], "steps": steps[metre][1]}
+        assert entry["windows"]["samples"] == 8
+        if entry["windows"]["held_out"]:
+            # Real chorale bars, counted in their own metre: hardly any is empty.
+            assert entry["measures"]["empty_bar_rate"]["held_out"] < 0.05, name
+    assert report["conditions"]["major 3/4"]["windows"]["held_out"] > 0
+    assert "Measured on 5 bar(s) of 3/4 (60 steps)." in (tmp_path / "eval" / "report.md").read_text()
 
 
 # ---------------------------------------------------------------- interpolation
@@ -244,12 +288,20 @@ def test_interpolation_between_two_real_pieces_starts_and_ends_at_their_reconstr
 
 
 @needs_bach
-def test_interpolation_from_a_piece_in_another_metre_says_so(music_model, tmp_path):
+def test_interpolation_from_a_piece_in_another_metre_takes_its_condition(music_model, tmp_path):
     out = tmp_path / "interp"
     three_four = BACH / "midi" / "riem001_bwv269.mid"
     res = invoke("interpolate", "music", "--model", music_model, "--from", three_four, "--to-seed", "1",
                   "--out", out)
-    assert_user_error(res, str(three_four), "no 4-bar 4/4 window", out=out)
+    assert_user_error(res, str(three_four), "no 4-bar 4/4 window", out=out)      # the first label: major 4/4
+    res = invoke("interpolate", "music", "--model", music_model, "--from", three_four, "--to-seed", "1",
+                 "--steps", "3", "--condition", "3/4", "--out", out)
+    assert res.returncode == 0, res.stderr
+    bundle = open_bundle(music_model)
+    label = bundle.label_id("3/4")                       # the 3/4 label with the most training windows
+    assert label_of(out / "step-000.mid") == bundle.labels[label] == "major 3/4"
+    sig = pretty_midi.PrettyMIDI(str(out / "step-000.mid")).time_signature_changes
+    assert [(t.numerator, t.denominator) for t in sig] == [(3, 4)]
 
 
 # ---------------------------------------------------------------- no TensorFlow on the generation path

@@ -17,6 +17,8 @@ from support import BACH, NO_BACH, REPO, needs_bach
 from genforge import runtime
 from genforge.bundle import open_bundle
 from genforge.domains import codec_for
+from genforge.domains.music.codec import MusicCodec
+from genforge.domains.music.roll import Voice
 from genforge.errors import GenforgeError
 from genforge.evaluate import music as E
 from genforge.evaluate import music_report as R
@@ -227,7 +229,7 @@ def test_a_transposed_copy_is_a_copy():
 
 def test_mode_measures_on_hand_made_windows():
     major = chord_window([60, 64, 67, 72])
-    codec = type("Codec", (), {"steps_per_bar": 16, "low": 36})()
+    codec = MusicCodec(36, 81, [Voice(f"V{v}") for v in range(4)], ["major", "minor"], bars=1)
     as_major = E.describe(major[None], codec, "major")
     assert as_major["in_asked_mode_scale"] == 1.0 and as_major["estimated_mode_agrees"] == 1.0
     assert as_major["polyphony"] == 4.0 and as_major["pitch_classes_per_bar"] == 3.0
@@ -238,3 +240,24 @@ def test_mode_measures_on_hand_made_windows():
     assert as_minor["in_asked_mode_scale"] == 1.0 and as_minor["estimated_mode_agrees"] == 0.0
     silent = E.describe(np.zeros((2, 16, 46, 8), bool), codec, None)
     assert silent["silent_windows"] == 1.0 and silent["empty_bar_rate"] == 1.0 and "in_asked_mode_scale" not in silent
+
+
+def test_each_label_is_measured_in_its_own_metre():
+    """A model with 4-bar 4/4 windows and 5-bar 3/4 ones (60 of the 64 steps): a "minor 3/4" window
+    is measured on its 5 bars of 12 steps, whatever the decoder left in the padding."""
+    voices = [Voice(f"V{v}") for v in range(4)]
+    codec = MusicCodec(36, 81, voices, ["major 4/4", "minor 3/4"], bars=4,
+                       label_metres=[((4, 4), 4), ((3, 4), 5)], short_sections=True)
+    g = np.zeros((1, 64, 46, 8), bool)
+    for bar in range(5):                                   # an A minor triad struck at every 3/4 bar line
+        for v, pitch in enumerate((57, 60, 64, 69)):
+            g[0, bar * 12:(bar + 1) * 12, pitch - 36, 2 * v + 1] = True
+            g[0, bar * 12, pitch - 36, 2 * v] = True
+    noisy = g.copy()
+    noisy[0, 60:, :, 1::2] = True                          # padding: cropped before measuring
+    three = E.describe(noisy, codec, "minor 3/4")
+    assert three["notes_per_bar"] == 4.0 and three["empty_bar_rate"] == 0.0 and three["pitch_classes_per_bar"] == 3.0
+    assert three["in_asked_mode_scale"] == 1.0 and three["estimated_mode_agrees"] == 1.0
+    # Read as 4/4 bars of the whole window, the same music would be 5 notes a bar over 4 bars.
+    four = E.describe(g, codec, "major 4/4")
+    assert four["notes_per_bar"] == 5.0 and four["estimated_mode_agrees"] == 0.0

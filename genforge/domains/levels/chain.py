@@ -67,8 +67,9 @@ class LevelChain:
         game = codec.game(label_id)
         self.layout = game["layout"]
         if self.layout not in ("horizontal", "vertical"):
+            what = "fixed-size rooms" if self.layout == "rooms" else "levels of mixed shapes and directions"
             raise GenforgeError(f"--length is for side-scrolling and climbing games; {game['name']} is made of "
-                                f"{self.layout} (fixed-size rooms)")
+                                f"{what}")
         h, w = codec.shape
         nh, nw = game["window"]
         # The model window along the direction of play must be the game's own (no padding to cut).

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from genforge.domains.levels.dataset import LevelDataset
-from genforge.domains.levels.grid import (TileLegend, crop_from, cut_windows, filled_legend, level_text, one_hot,
-                                          place_in, to_chars, to_indices)
+from genforge.domains.levels.grid import (NULL_TAG, TileLegend, crop_from, cut_windows, filled_legend, level_text,
+                                          one_hot, place_in, to_chars, to_indices)
 from genforge.domains.levels.playability import Checker
 from genforge.domains.levels.read import read_tmj, read_vglc_text
+from genforge.domains.levels.stats import window_stats
 from genforge.domains.levels.tiles import (draw_tiles, palettise, render, tiled_map, tiled_tileset, tiles_from_meta,
                                            tiles_to_meta, tileset_image)
 from genforge.errors import GenforgeError
@@ -66,6 +67,13 @@ class LevelCodec:
     def grid_shape(self) -> tuple[int, int, int]:
         return (*self.shape, len(self.vocabulary))
 
+    @property
+    def ignore_class(self) -> int | None:
+        """The vocabulary index of a tile some game's legend tags `null` (cells outside the map):
+        the core leaves it out of the loss and the accuracy, and decoding never writes it."""
+        nulls = [ch for g in self.games for ch, tags in g["legend"].items() if NULL_TAG in tags]
+        return self.vocabulary.index(nulls[0]) if nulls and nulls[0] in self.vocabulary else None
+
     def describe(self, split: dict[str, dict[str, list[str]]]) -> list[str]:
         """`genforge info`'s lines for the codec: each game's layout, window and tiles, and the
         levels held out of training (`split`: the bundle's)."""
@@ -86,7 +94,11 @@ class LevelCodec:
 
     def from_logits(self, logits: np.ndarray, rng: np.random.Generator | None = None,
                     temperature: float = 0.0) -> np.ndarray:
-        """Tile indices: the most likely tile per cell, or drawn at a temperature."""
+        """Tile indices: the most likely tile per cell, or drawn at a temperature; never the null
+        tile (a generated level is all map)."""
+        if self.ignore_class is not None:
+            logits = np.array(logits, copy=True)
+            logits[..., self.ignore_class] = -np.inf
         if not temperature:
             return logits.argmax(-1)
         from genforge.core.latent import softmax
@@ -145,7 +157,8 @@ class LevelCodec:
         """Tiles whose sampled frequency calibrated decoding matches to the corpus's: all but the
         tiles of multi-tile structures (pushed to appear more, pipe parts mostly come out broken)."""
         parts = self.checker(label_id).structure_chars
-        return np.array([ch not in parts for ch in self.vocabulary])
+        null = self.ignore_class
+        return np.array([ch not in parts and i != null for i, ch in enumerate(self.vocabulary)])
 
     def acceptable(self, indices: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
         """Per level (N, H, W tile indices): playable and every multi-tile structure whole, the
@@ -159,12 +172,33 @@ class LevelCodec:
         return ok
 
     # ---- metrics
+    def summary_stats(self, indices: np.ndarray, label_ids: np.ndarray) -> dict[str, float]:
+        """Per-window means of the level statistics (density, enemies, gap columns, structures per
+        window: domains.levels.stats) and the share of windows with a broken structure, over windows
+        of every label in their own game's shape; what training sets samples beside the data with."""
+        sums: dict[str, float] = {}
+        for lab in sorted(set(np.asarray(label_ids).tolist())):
+            sel = np.asarray(label_ids) == lab
+            chars = to_chars(np.stack([self.native(a, int(lab)) for a in indices[sel]]), self.vocabulary)
+            checker = self.checker(int(lab))
+            g = self.game(int(lab))
+            stats = window_stats(chars, self.legend(int(lab)), g["layout"], checker)
+            stats["broken_structures"] = checker.broken(chars).astype(float)
+            for name, values in stats.items():
+                if name != "leniency":
+                    sums[name] = sums.get(name, 0.0) + float(values.sum())
+        return {name: round(total / max(1, len(label_ids)), 4) for name, total in sums.items()}
+
     def metrics(self, true: np.ndarray, pred: np.ndarray, label_ids: np.ndarray) -> dict:
-        """Per-tile reconstruction accuracy, overall and on non-empty tiles, overall and per game."""
+        """Per-tile reconstruction accuracy, overall and on non-empty tiles, overall and per game;
+        cells outside the map (a `null` tile) count in neither."""
+        null = self.ignore_class
+
         def acc(t, p, ids):
             empty = np.array([self.vocabulary.index(self.game(i)["empty"]) for i in ids])[:, None, None]
-            hit, filled = t == p, t != empty
-            return {"accuracy": float(hit.mean()), "accuracy_non_empty": float(hit[filled].mean()),
+            content = t != null if null is not None else np.ones(t.shape, bool)
+            hit, filled = t == p, (t != empty) & content
+            return {"accuracy": float(hit[content].mean()), "accuracy_non_empty": float(hit[filled].mean()),
                     "windows": int(len(t))}
 
         out = acc(true, pred, label_ids)

@@ -33,10 +33,13 @@ class LevelDataset:
 
 
 def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = None, stride: int = 1,
-                  test: float = 0.2, validation: float = 0.1, seed: int = 0) -> LevelDataset:
+                  test: float = 0.2, validation: float = 0.1, seed: int = 0, pad: bool = False,
+                  mirror: bool | None = None) -> LevelDataset:
     """The windows of every level in `folders` (one game each), split by whole levels: `test` and
-    `validation` are shares of each game's levels; `stride` thins the training windows only."""
-    sets = [read_level_folder(f, window) for f in folders]
+    `validation` are shares of each game's levels; `stride` thins the training windows only.
+    `pad`: ragged level files are padded, not refused. `mirror`: add the training windows mirrored
+    left-right; None: for each game whose legend names no side-bound tile (a pipe's left half)."""
+    sets = [read_level_folder(f, window, pad) for f in folders]
     names = [s.game for s in sets]
     if len(set(names)) != len(names):
         raise GenforgeError(f"the same game was given twice: {', '.join(names)}")
@@ -44,6 +47,7 @@ def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = No
     vocabulary = _vocabulary(sets)
     shape = (max(s.window[0] for s in sets), max(s.window[1] for s in sets))
     parts: dict[str, list] = {"train": [], "validation": [], "test": []}
+    mirrored: list = []  # training windows mirrored: training only, never standing in for a held-out split
     games, split_names = [], {}
     for label, s in enumerate(sets):
         train, val, held = split_items(s.levels, test, validation, seed)
@@ -51,17 +55,43 @@ def build_dataset(folders: list[str | Path], window: tuple[int, int] | None = No
             notes.append(f"{s.game}: {len(s.levels)} level(s) only, none held out; metrics are on training windows")
         for split, lvls in (("train", train), ("validation", val), ("test", held)):
             for lv in lvls:
-                wins = cut_windows(lv, s.layout, s.window, s.legend.empty, stride if split == "train" else 1)
+                wins = cut_windows(lv, s.layout, s.window, s.legend.empty, stride if split == "train" else 1,
+                                   s.legend.null)
                 if len(wins):
-                    parts[split].append((place_in(wins, shape, s.legend.empty), label))
+                    parts[split].append((_indices(place_in(wins, shape, s.legend.empty), vocabulary), label))
+        if mirror or (mirror is None and not s.legend.directional()):
+            own = [(w, lab) for w, lab in parts["train"] if lab == label]
+            mirrored += [(_mirrored(w, s.window, shape), lab) for w, lab in own]
+            n = sum(len(w) for w, _ in own)
+            notes.append(f"{s.game}: training windows mirrored left-right (the legend names no side-bound tile): "
+                         f"{n} -> {2 * n}")
         games.append({"name": s.game, "legend": s.legend.tiles, "empty": s.legend.empty, "layout": s.layout,
-                      "window": list(s.window)})
+                      "window": list(s.window), **({"structures": list(s.legend.structures)}
+                                                   if s.legend.structures else {})})
         split_names[s.game] = {"train": [lv.name for lv in train], "validation": [lv.name for lv in val],
                                "test": [lv.name for lv in held]}
     if not parts["train"]:
         raise GenforgeError(f"no training windows of {shape[0]} x {shape[1]} tiles in {', '.join(map(str, folders))}")
-    return LevelDataset(vocabulary, shape, games, names if len(sets) > 1 else [], _stacked(parts, vocabulary), notes,
-                        split_names)
+    splits = _stacked(parts)
+    if mirrored:
+        more, more_ids = _stacked({"train": mirrored})["train"]
+        splits["train"] = (np.concatenate([splits["train"][0], more]), np.concatenate([splits["train"][1], more_ids]))
+    return LevelDataset(vocabulary, shape, games, names if len(sets) > 1 else [], splits, notes, split_names)
+
+
+def _indices(windows: np.ndarray, vocabulary: str) -> np.ndarray:
+    """Character windows as compact tile indices (uint8 up to 256 tiles): a level's windows are
+    converted as they are cut, so the character arrays (4 bytes a cell) never pile up."""
+    indices = to_indices(windows, vocabulary)
+    return indices.astype(np.uint8) if len(vocabulary) <= 256 else indices
+
+
+def _mirrored(windows: np.ndarray, native: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Windows (placed bottom-left in the common `shape`) mirrored within their game's own width."""
+    out = windows.copy()
+    w = native[1]
+    out[:, :, :w] = windows[:, :, w - 1::-1]
+    return out
 
 
 def _vocabulary(sets: list[LevelSet]) -> str:
@@ -74,7 +104,7 @@ def _vocabulary(sets: list[LevelSet]) -> str:
     return "".join(sorted(used))
 
 
-def _stacked(parts: dict[str, list], vocabulary: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _stacked(parts: dict[str, list]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Split name -> (tile indices (N, H, W), label ids (N,)) from each split's (windows, label) parts;
     an empty split holds the training windows (metrics are then on training windows, as noted)."""
     splits = {}
@@ -83,5 +113,5 @@ def _stacked(parts: dict[str, list], vocabulary: str) -> dict[str, tuple[np.ndar
             items = parts["train"]
         grids = np.concatenate([g for g, _ in items])
         ids = np.concatenate([np.full(len(g), lab, dtype=np.int32) for g, lab in items])
-        splits[split] = (to_indices(grids, vocabulary), ids)
+        splits[split] = (grids, ids)
     return splits

@@ -5,35 +5,63 @@ indices and one-hot arrays for the model, and back to characters and VGLC text. 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from genforge.domains.games import HORIZONTAL, ROOMS
+from genforge.domains.games import AREA, HORIZONTAL, ROOMS
 from genforge.errors import GenforgeError
+
+
+NULL_TAG = "null"  # a legend's mark for cells outside the map: no content, never learned nor generated
 
 
 @dataclass
 class TileLegend:
-    """Tile character -> tags (solid, passable, hazard, pipe...), plus the tile that means 'nothing'."""
+    """Tile character -> tags (solid, passable, hazard, pipe...), the tile that means 'nothing', and
+    multi-tile structures the legend declares beyond the ones genforge knows by their tags."""
 
     tiles: dict[str, list[str]]
     empty: str = "-"
+    structures: tuple = ()
 
     def filled_from(self, other: dict[str, list[str]]) -> tuple["TileLegend", list[str]]:
         """This legend plus the tiles only `other` knows; also returns which characters were added."""
         added = sorted(set(other) - set(self.tiles))
-        return TileLegend({**self.tiles, **{c: list(other[c]) for c in added}}, self.empty), added
+        return TileLegend({**self.tiles, **{c: list(other[c]) for c in added}}, self.empty, self.structures), added
 
     def has(self, ch: str, tag: str) -> bool:
         return tag in self.tiles.get(ch, ())
+
+    @property
+    def null(self) -> str | None:
+        """The tile marking cells outside the map (tagged `null`), if the legend has one."""
+        return next((ch for ch, tags in self.tiles.items() if NULL_TAG in tags), None)
+
+    def directional(self) -> list[str]:
+        """Tiles whose tags name a side (a pipe's left or right half): a mirrored level would misplace
+        them, so levels of a legend with any are never mirrored."""
+        return [ch for ch, tags in self.tiles.items() if any("left" in t or "right" in t for t in tags)]
+
+
+def empty_tile(legend_tiles: dict[str, list[str]], counts: dict[str, int] | None = None) -> str | None:
+    """The tile that means nothing, as the legend says: the one tagged `empty`, else `void`, else
+    (given tile counts of the levels) the most frequent passable tile, else the most frequent one."""
+    for tag in ("empty", "void"):
+        for ch, tags in legend_tiles.items():
+            if tag in tags:
+                return ch
+    if not counts:
+        return None
+    passable = {ch: n for ch, n in counts.items() if "passable" in legend_tiles.get(ch, ())}
+    return max(passable or counts, key=lambda ch: (passable or counts)[ch])
 
 
 def filled_legend(game: dict, games: list[dict]) -> TileLegend:
     """A game's legend (`game`: one of a dataset's or a model's `games` entries), with the tiles
     only the other games know filled in: a blend of games may use them."""
-    legend = TileLegend(dict(game["legend"]), game["empty"])
+    legend = TileLegend(dict(game["legend"]), game["empty"], tuple(game.get("structures", ())))
     for other in games:
         legend = legend.filled_from(other["legend"])[0]
     return legend
@@ -45,6 +73,7 @@ class Level:
     name: str
     game: str
     path: Path | None = None
+    padded_rows: list[int] = field(default_factory=list)  # lines of the file padded to its width (--pad)
 
 
 # ---------------------------------------------------------------- windows
@@ -59,6 +88,9 @@ def fit_to_window(grid: np.ndarray, shape: tuple[int, int], empty: str, layout: 
             raise GenforgeError(f"level of {grid.shape[0]} x {grid.shape[1]} tiles is not a grid of "
                                 f"{h} x {w} rooms")
         return grid
+    if layout == AREA:  # a level smaller than the window on an axis is padded above and to the right
+        rows, cols = max(h - grid.shape[0], 0), max(w - grid.shape[1], 0)
+        return np.pad(grid, ((rows, 0), (0, cols)), constant_values=empty) if rows or cols else grid
     if layout == HORIZONTAL:
         while grid.shape[0] > h and np.all(grid[0] == empty):
             grid = grid[1:]
@@ -76,10 +108,21 @@ def fit_to_window(grid: np.ndarray, shape: tuple[int, int], empty: str, layout: 
     return grid
 
 
-def cut_windows(level: Level, layout: str, shape: tuple[int, int], empty: str, stride: int = 1) -> np.ndarray:
-    """All windows of `shape` in a level: (N, h, w) character arrays."""
+def cut_windows(level: Level, layout: str, shape: tuple[int, int], empty: str, stride: int = 1,
+                null: str | None = None) -> np.ndarray:
+    """All windows of `shape` in a level: (N, h, w) character arrays. AREA windows step a quarter
+    window (or `stride`, if larger) along both axes, and skip windows mostly outside the map
+    (`null` cells)."""
     h, w = shape
     grid = fit_to_window(level.grid, shape, empty, layout)
+    if layout == AREA:
+        step = max(stride, min(h, w) // 4)
+        ys = sorted(set(range(0, grid.shape[0] - h + 1, step)) | {grid.shape[0] - h})
+        xs = sorted(set(range(0, grid.shape[1] - w + 1, step)) | {grid.shape[1] - w})
+        windows = [grid[y:y + h, x:x + w] for y in ys for x in xs]
+        if null is not None:
+            windows = [win for win in windows if np.mean(win == null) <= 0.5]
+        return np.stack(windows) if windows else np.zeros((0, h, w), dtype="<U1")
     if layout == ROOMS:
         rows, cols = grid.shape[0] // h, grid.shape[1] // w
         rooms = [grid[r * h:(r + 1) * h, c * w:(c + 1) * w] for r in range(rows) for c in range(cols)]

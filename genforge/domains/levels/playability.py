@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from genforge.domains.games import HORIZONTAL, PRESETS, ROOMS, VERTICAL
+from genforge.domains.games import AREA, HORIZONTAL, KNOWN_STRUCTURES, PRESETS, ROOMS, VERTICAL
 from genforge.domains.levels.grid import TileLegend
 from genforge.domains.levels.masks import components, shifted, tile_mask
 from genforge.domains.levels.platformer import Moves
@@ -74,13 +74,14 @@ from genforge.errors import GenforgeError
 
 DEFAULT_PHYSICS = {
     HORIZONTAL: {"checker": "platformer", "jump_height": 4, "start_span": 3, "open_top": True, "wrap": False,
-                 "enemies": "passable", "structures": ()},
+                 "enemies": "passable", "structures": KNOWN_STRUCTURES},
     VERTICAL: {"checker": "climber", "jump_height": 4, "start_span": 3, "open_top": False, "wrap": False,
-               "enemies": "passable", "structures": ()},
+               "enemies": "passable", "structures": KNOWN_STRUCTURES},
+    AREA: {"checker": "none", "structures": KNOWN_STRUCTURES},  # mixed directions: no route to check
     ROOMS: {"checker": "rooms", "exits": ["door"], "void_walkable": False, "cross": (), "cross_width": 0,
             "structures": ()},
 }
-CHECKERS = ("platformer", "climber", "rooms")
+CHECKERS = ("platformer", "climber", "rooms", "none")
 
 
 def physics_for(game: str | None, layout: str) -> dict:
@@ -161,7 +162,8 @@ class Checker:
         self._moves = Moves(self.kind, self.jump, self.glide, self.span, self.exit_rows, self.wrap, self.open_top,
                             tiles["free"], tiles["support"], tiles["door"])
         self.reach = self._moves.reach  # columns a flat jump covers
-        self._structures = Structures(legend, p.get("structures") or ())
+        # the structures genforge knows by their tags (those this legend names), and the legend's own
+        self._structures = Structures(legend, tuple(p.get("structures") or ()) + tuple(legend.structures))
         self.structures = self._structures.structures
         # every tile that is part of a multi-tile structure (pipe or cannon pieces)
         self.structure_chars = self._structures.chars
@@ -172,8 +174,19 @@ class Checker:
         return cls(legend, layout, game=game, room=room)
 
     # ---- public API
+    @property
+    def has_route(self) -> bool:
+        """Whether the game has a route to check: not for levels of mixed directions (AREA)."""
+        return self.kind != "none"
+
+    def _needs_route(self) -> None:
+        if not self.has_route:
+            raise GenforgeError("no playability check for levels of mixed shapes and directions: they have no "
+                                "start and finish edges to connect")
+
     def playable(self, windows: np.ndarray) -> np.ndarray:
         """Verdict per window (N, H, W) of tile characters; fast (all windows searched at once)."""
+        self._needs_route()
         windows = np.asarray(windows)
         if windows.ndim == 2:
             windows = windows[None]
@@ -185,6 +198,7 @@ class Checker:
 
     def check(self, grid: np.ndarray) -> CheckResult:
         """One level or window, with the path found or where the player gets stuck."""
+        self._needs_route()
         grid = np.asarray(grid)
         if self.kind == "rooms":
             return self._check_rooms(grid)

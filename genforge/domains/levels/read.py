@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genforge.domains.games import GamePreset, find_preset, layout_for
-from genforge.domains.levels.grid import Level, TileLegend
+from genforge.domains.games import HORIZONTAL, GamePreset, find_preset, layout_for
+from genforge.domains.levels.grid import Level, TileLegend, empty_tile
 from genforge.errors import GenforgeError
 
 LEVEL_SUFFIXES = (".txt", ".tmj")
@@ -57,7 +57,8 @@ def read_legend(path: Path) -> TileLegend:
         for ch, tags in tiles.items():
             if len(ch) != 1 or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 raise GenforgeError(f"{path}: legend entry {ch!r} must map one character to a list of tags")
-        return TileLegend({ch: [t.lower() for t in tags] for ch, tags in tiles.items()})
+        tiles = {ch: [t.lower() for t in tags] for ch, tags in tiles.items()}
+        return TileLegend(tiles, empty_tile(tiles) or "", _structures(path, data.get("structures", [])))
     tiles = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -68,25 +69,49 @@ def read_legend(path: Path) -> TileLegend:
         tiles[ch.strip()] = [t.strip().lower() for t in name.replace("(", ",").replace(")", "").split(",") if t.strip()]
     if not tiles:
         raise GenforgeError(f"{path}: legend file has no `C = NAME` lines")
-    return TileLegend(tiles)
+    return TileLegend(tiles, empty_tile(tiles) or "")
 
 
-def read_vglc_text(path: Path, legend: TileLegend, game: str) -> Level:
-    """One VGLC level text file: equal-length rows of legend characters."""
+def _structures(path: Path, specs) -> tuple:
+    """A legend's own multi-tile structures: [{"name", "mouth": [tags], "body": [tags], "flip"?,
+    "stack"?}], mouth and body named by tags left to right (see genforge.domains.games)."""
+    if not isinstance(specs, list):
+        raise GenforgeError(f"{path}: \"structures\" must be a list of {{name, mouth, body}} objects")
+    out = []
+    for spec in specs:
+        ok = isinstance(spec, dict) and isinstance(spec.get("name"), str) and all(
+            isinstance(spec.get(k), list) and spec[k] and all(isinstance(t, str) for t in spec[k])
+            for k in ("mouth", "body")) and len(spec["mouth"]) == len(spec["body"])
+        if not ok:
+            raise GenforgeError(f"{path}: structure {spec!r} needs a name and equally long lists of mouth and "
+                                "body tags")
+        out.append({"name": spec["name"], "mouth": [t.lower() for t in spec["mouth"]],
+                    "body": [t.lower() for t in spec["body"]], "flip": bool(spec.get("flip")),
+                    "stack": bool(spec.get("stack"))})
+    return tuple(out)
+
+
+def read_vglc_text(path: Path, legend: TileLegend, game: str, pad: bool = False) -> Level:
+    """One VGLC level text file: equal-length rows of legend characters. Ragged rows are an error,
+    unless `pad`: then short rows are padded at their end with the empty tile and listed in the
+    level's `padded_rows` (1-based line numbers)."""
     rows = read_text(path).replace("\r", "").split("\n")
     while rows and not rows[-1]:
         rows.pop()
     if not rows:
         raise GenforgeError(f"{path}: empty level file")
-    width = len(rows[0])
+    width = max(map(len, rows)) if pad else len(rows[0])
+    padded = [n for n, row in enumerate(rows, 1) if len(row) < width] if pad else []
+    rows = [row + legend.empty * (width - len(row)) for row in rows] if pad else rows
     for n, row in enumerate(rows, 1):
         if len(row) != width:
-            raise GenforgeError(f"{path}:{n}: ragged rows: this row has {len(row)} tiles, the first has {width}")
+            raise GenforgeError(f"{path}:{n}: ragged rows: this row has {len(row)} tiles, the first has {width} "
+                                "(--pad pads short rows with the empty tile)")
         for col, ch in enumerate(row, 1):
             if ch not in legend.tiles:
                 raise GenforgeError(
                     f"{path}:{n}:{col}: tile {ch!r} is not in the legend (known: {''.join(sorted(legend.tiles))})")
-    return Level(np.array([list(r) for r in rows], dtype="<U1"), path.stem, game, path)
+    return Level(np.array([list(r) for r in rows], dtype="<U1"), path.stem, game, path, padded)
 
 
 def _legend_files(folder: Path) -> list[Path]:
@@ -112,12 +137,14 @@ def preset_legend(preset: GamePreset, found: TileLegend | None = None, empty: st
     corpus's legends have gaps and a few wrong meanings: the preset is authoritative, the file's
     tags fill its gaps. `empty`: the file's tile for nothing (a Tiled map names its own); by
     default the preset's."""
-    legend = TileLegend({k: list(v) for k, v in preset.tiles.items()}, preset.empty if empty is None else empty)
+    legend = TileLegend({k: list(v) for k, v in preset.tiles.items()}, preset.empty if empty is None else empty,
+                        found.structures if found else ())
     return legend.filled_from(found.tiles)[0] if found else legend
 
 
-def read_level_folder(path: str | Path, window: tuple[int, int] | None = None) -> LevelSet:
-    """Every level in a folder (VGLC .txt with a legend beside them, or Tiled .tmj maps)."""
+def read_level_folder(path: str | Path, window: tuple[int, int] | None = None, pad: bool = False) -> LevelSet:
+    """Every level in a folder (VGLC .txt with a legend beside them, or Tiled .tmj maps). `pad`:
+    ragged rows are padded with the empty tile (and reported) instead of refused."""
     path = Path(path)
     if not path.exists():
         raise GenforgeError(f"{path}: no such file or folder")
@@ -139,15 +166,36 @@ def read_level_folder(path: str | Path, window: tuple[int, int] | None = None) -
             if missing:
                 notes.append(f"{game}: legend lacks {' '.join(missing)}; filled from genforge's preset")
         legend = preset_legend(preset, legend)
-    levels, legend = _read_levels(files, legend, game, folder)
-    if legend.empty not in legend.tiles:
-        legend.empty = _guess_empty(legend)
+    elif legend is not None and legend.empty not in legend.tiles:
+        legend.empty = empty_tile(legend.tiles, _text_counts(files)) or next(iter(legend.tiles))
+        notes.append(f"{game}: the legend tags no tile empty or void; {legend.empty!r}, the most frequent "
+                     "passable tile, is the empty tile")
+    levels, legend = _read_levels(files, legend, game, folder, pad)
+    notes += [f"{game}: {lv.path.name}: rows {', '.join(map(str, lv.padded_rows))} padded with {legend.empty!r} "
+              "to the level's width (--pad)" for lv in levels if lv.padded_rows]
     layout, default_window = layout_for(preset, [lv.grid.shape for lv in levels])
-    return LevelSet(game, legend, layout, window or default_window, levels, notes)
+    window = window or default_window
+    heights = sorted({lv.grid.shape[0] for lv in levels})
+    if layout == HORIZONTAL and len(heights) > 1:
+        short = sum(lv.grid.shape[0] < window[0] for lv in levels)
+        tall = sum(lv.grid.shape[0] > window[0] for lv in levels)
+        notes.append(f"{game}: levels of {', '.join(map(str, heights))} rows in {window[0]}-row windows: {short} "
+                     f"padded at the top with {legend.empty!r}, {tall} cut of empty top rows")
+    return LevelSet(game, legend, layout, window, levels, notes)
 
 
-def _read_levels(files: list[Path], legend: TileLegend | None, game: str,
-                 folder: Path) -> tuple[list[Level], TileLegend]:
+def _text_counts(files: list[Path]) -> dict[str, int]:
+    """How often each character occurs in the text level files (the empty tile's last resort)."""
+    counts: dict[str, int] = {}
+    for f in files:
+        if f.suffix.lower() == ".txt":
+            for ch in read_text(f).replace("\r", "").replace("\n", ""):
+                counts[ch] = counts.get(ch, 0) + 1
+    return counts
+
+
+def _read_levels(files: list[Path], legend: TileLegend | None, game: str, folder: Path,
+                 pad: bool = False) -> tuple[list[Level], TileLegend]:
     """The level files in order, and the legend they are read with: a Tiled map's own tiles fill
     the legend's gaps (or are the legend, in a folder without one)."""
     levels: list[Level] = []
@@ -159,16 +207,8 @@ def _read_levels(files: list[Path], legend: TileLegend | None, game: str,
         else:
             if legend is None:
                 raise GenforgeError(f"{folder}: no tile legend (a .json file with {{\"tiles\": {{char: [tags]}}}})")
-            levels.append(read_vglc_text(f, legend, game))
+            levels.append(read_vglc_text(f, legend, game, pad))
     return levels, legend
-
-
-def _guess_empty(legend: TileLegend) -> str:
-    for tag in ("empty", "void", "passable"):
-        for ch, tags in legend.tiles.items():
-            if tag in tags:
-                return ch
-    return next(iter(legend.tiles))
 
 
 # ---------------------------------------------------------------- Tiled maps as input

@@ -9,6 +9,8 @@ Nothing is imported here: import from the module that defines a name.
   corpus.py    folders of MIDI files (read_folder), notes archives (.npz), labels files
   theory.py    key profiles, key and mode estimates, scales per key
   windows.py   bar-aligned windows of a Piece; transposition
+  metres.py    which metres a dataset's windows come in, whole bars per metre in one window length,
+               labels that name the metre, bars used per metre
   stats.py     music statistics of grid batches; per-window attributes
   render.py    piano-roll PNG previews and WAV audio
   dataset.py   build_dataset: labelled windows split by whole pieces (MusicDataset)

@@ -1,19 +1,20 @@
 """Training data for the music VAE: bar-aligned windows from folders of MIDI files (or notes
-archives), labelled, on one metre, voice count and pitch range, split by whole pieces, the
-training split augmented by transposition.
+archives), labelled, in every metre (or one), on one voice count and pitch range, split by whole
+pieces, the training split augmented by transposition.
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from genforge.domains.music.corpus import LABEL_FILES, label_of, nearest_labels, read_folder
-from genforge.domains.music.roll import Piece, Voice, bar_steps, check_steps_per_beat, check_time_signature, ts_text
+from genforge.domains.music.metres import WindowSpec, choose_metres, coverage, coverage_notes, label_name
+from genforge.domains.music.roll import Piece, Voice, check_steps_per_beat, ts_text
 from genforge.domains.music.theory import MODES, estimate_mode
-from genforge.domains.music.windows import Windows, cut_windows, section_bars, transpose_windows, window_starts
+from genforge.domains.music.windows import Windows, transpose_windows
 from genforge.domains.splits import split_items
 from genforge.errors import GenforgeError
 
@@ -29,37 +30,19 @@ class MusicDataset:
     high: int
     voices: list[Voice]
     steps_per_beat: int
-    bars: int
-    time_signature: tuple[int, int]
+    bars: int                                           # bars of `time_signature` in a window
+    time_signature: tuple[int, int]                     # the most common metre: it sets the window's length
     tempo: float
     pieces: dict[str, list[str]]                        # split -> piece file names
     split: dict[str, dict[str, list[str]]]              # data folder -> split -> piece file names
     report: Counter                                     # skip reasons -> counts
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """What every window of a dataset shares: `bars` bars of one metre on the grid, `voices` pitched
-    voices, a window starting every `stride_bars` bars."""
-
-    steps_per_beat: int
-    bars: int
-    time_signature: tuple[int, int]
-    voices: int
-    stride_bars: int = 1
-
-    @property
-    def steps(self) -> int:
-        """A window's length in steps."""
-        return self.bars * bar_steps(self.time_signature, self.steps_per_beat)
-
-    def starts(self, piece: Piece, report: Counter) -> list[int]:
-        """Where this spec's windows fall in `piece` (see window_starts)."""
-        return window_starts(piece, self.bars, self.time_signature, self.voices, self.stride_bars, report)
-
-    def cut(self, piece: Piece, low: int, high: int, report: Counter) -> Windows:
-        """This spec's windows of `piece` inside pitches low..high (see cut_windows)."""
-        return cut_windows(piece, self.bars, self.time_signature, low, high, self.voices, self.stride_bars, report)
+    # Per label, (time signature, whole bars in its windows) when the windows come in more than one
+    # metre (the labels then name the metre); None: every window in `time_signature`.
+    label_metres: list[tuple[tuple[int, int], int]] | None = None
+    label_counts: dict[str, int] = field(default_factory=dict)   # training windows per label, untransposed
+    coverage: dict[str, dict] = field(default_factory=dict)      # metre -> {"bars", "in_windows"}
+    padded: int = 0                                     # windows of a section shorter than a window
+    short_sections: bool = False                        # windows in every metre, short sections kept
 
 
 @dataclass
@@ -72,39 +55,51 @@ class _LabelledPiece:
     folder: str                  # the data folder it was read from, as given
 
 
+@dataclass
+class _Part:
+    """One metre's windows of a piece, with their label."""
+
+    label: str | None
+    spec: WindowSpec
+    windows: Windows
+
+
 def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_per_beat: int = 4,
                   test: float = 0.2, validation: float = 0.1, seed: int = 0, transpose: int = 5,
                   labels: str | None = "mode", time_signature: tuple[int, int] | None = None,
                   pitch_range: tuple[int, int] | None = None, voices: int | None = None,
                   stride_bars: int = 1, recursive: bool = True,
                   shifts_per_window: int | None = None) -> MusicDataset:
-    """Windows of `bars` bars from every MIDI file in `folders`, split by whole pieces.
+    """Windows of whole bars from every MIDI file in `folders`, split by whole pieces.
 
     labels: "mode" (major/minor, estimated per piece; a labels.csv / labels.json beside the files
     overrides), "folder" (each folder is a label), "sidecar" (any labels from the sidecar files;
-    unlabelled pieces skipped) or None (unconditional). time_signature: the metre windows must
-    have (by bar length); None picks the metre with the most bars. pitch_range: (low, high);
-    None: the pitched notes' range over the pieces used. voices: pitched voices per window; None:
-    the most common count. Transposition by up to `transpose` semitones (kept inside the range)
-    augments the training split only: every legal shift of every window, or the original plus
+    unlabelled pieces skipped) or None (unconditional). time_signature: None takes every metre
+    whose bar fits the grid (genforge.domains.music.metres): windows are `bars` bars of the most
+    common metre long, each metre's windows hold as many whole bars as fit, and with more than one
+    metre the labels name it ("minor 3/4"; "3/4" when unlabelled). A time signature: that metre
+    only (by bar length), windows of `bars` bars. pitch_range: (low, high); None: the pitched
+    notes' range over the windows. voices: pitched voices per window; None: the most common
+    count. Transposition by up to `transpose` semitones (kept inside the range) augments the
+    training split only: every legal shift of every window, or the original plus
     `shifts_per_window` random legal shifts (all shifts multiply the training set about 10x)."""
     folders, spb = _check_arguments(folders, bars, steps_per_beat, test, validation, transpose, labels,
                                     shifts_per_window)
     notes: list[str] = []
     report: Counter = Counter()
     entries = _labelled_pieces(folders, labels, recursive, spb, notes, report)
-    spec = _window_spec(entries, spb, bars, time_signature, voices, stride_bars, notes)
-    low, high = _pitch_range(entries, spec, pitch_range, folders)
-    cut = _cut(entries, spec, low, high, report, folders)
-    if labels is None:
-        label_names: list[str] = []
-    elif labels == "mode":
-        label_names = list(MODES)
-    else:
-        label_names = sorted({e.label for e, _ in cut})
+    if voices is None:
+        voices = Counter(len(e.piece.pitched_voices()) for e in entries).most_common(1)[0][0]
+    specs = choose_metres([e.piece for e in entries], spb, bars, time_signature, voices, stride_bars, notes)
+    low, high = _pitch_range(entries, specs, pitch_range, folders)
+    cut = _cut(entries, specs, low, high, report, folders)
+    kept = [s for s in specs if any(p.spec == s for _, parts in cut for p in parts)]
+    label_names, label_metres = _label_names(cut, kept, labels)
 
     parts = _split_pieces(cut, test, validation, seed, notes)
     splits = _split_windows(parts, label_names)
+    train_ids = splits["train"][1]
+    counts = {name: int(np.count_nonzero(train_ids == i)) for i, name in enumerate(label_names)}
     if transpose:
         grids, ids = splits["train"]
         moved, src, _ = transpose_windows(grids, transpose, shifts_per_window, seed)
@@ -112,11 +107,22 @@ def build_dataset(folders: list[str | Path] | str | Path, bars: int = 4, steps_p
         notes.append(f"transposition by up to +-{transpose} semitones inside {low}-{high}: "
                      f"{len(grids)} training windows -> {len(moved)}")
     names, by_folder = _piece_names(parts)
-    vs = _model_voices(cut[0][0].piece, spec.voices)
+    vs = _model_voices(cut[0][0].piece, voices)
     tempo = float(np.median([e.piece.tempo for e, _ in cut]))
-    notes += _summary_notes(entries, cut, spec, (low, high), labels, report)
-    return MusicDataset(splits, label_names, notes, low, high, vs, spb, bars, spec.time_signature, tempo, names,
-                        by_folder, report)
+    windows_of = {e.piece: [(p.spec, p.windows) for p in ps] for e, ps in cut}
+    cover = coverage([e.piece for e in entries], [windows_of.get(e.piece, []) for e in entries])
+    padded = sum(sum(e - s < p.spec.content for s, e in zip(p.windows.starts, p.windows.ends))
+                 for _, ps in cut for p in ps)
+    notes += _summary_notes(entries, cut, kept, (low, high), labels, report)
+    notes += coverage_notes(cover)
+    if time_signature is None:
+        notes.append(f"padded windows: {padded} (a section shorter than a window, kept with silence after its "
+                     "whole bars)")
+    if label_metres is not None:
+        notes.append("training windows per label (untransposed): " +
+                     ", ".join(f"{name} {n}" for name, n in counts.items()))
+    return MusicDataset(splits, label_names, notes, low, high, vs, spb, kept[0].bars, kept[0].time_signature, tempo,
+                        names, by_folder, report, label_metres, counts, cover, padded, time_signature is None)
 
 
 def _check_arguments(folders, bars, steps_per_beat, test, validation, transpose, labels,
@@ -197,46 +203,24 @@ def _labelled_pieces(folders: list, labels: str | None, recursive: bool, spb: in
 
 # ---------------------------------------------------------------- the windows
 
-def _window_spec(entries: list[_LabelledPiece], spb: int, bars: int, time_signature, voices: int | None,
-                 stride_bars: int, notes: list[str]) -> WindowSpec:
-    """Metre and voice layout: the most common, unless asked (metre by bars, voices by pieces)."""
-    if time_signature is None:
-        by_len: Counter = Counter()
-        ts_of: dict[int, Counter] = {}
-        for e in entries:
-            for first, end, ts, per_bar in section_bars(e.piece):
-                if isinstance(per_bar, int):
-                    by_len[per_bar] += max(0, (end - first) // per_bar)
-                    ts_of.setdefault(per_bar, Counter())[ts] += max(0, (end - first) // per_bar)
-        if not by_len:
-            raise GenforgeError("no metre in the data fits the grid")
-        per_bar = by_len.most_common(1)[0][0]
-        time_signature = ts_of[per_bar].most_common(1)[0][0]
-        notes.append(f"metre: {ts_text(time_signature)} ({per_bar} steps per bar), the most common by bars")
-    time_signature = check_time_signature(time_signature, "time signature")
-    if voices is None:
-        voices = Counter(len(e.piece.pitched_voices()) for e in entries).most_common(1)[0][0]
-    return WindowSpec(spb, bars, time_signature, voices, stride_bars)
-
-
-def _pitch_range(entries: list[_LabelledPiece], spec: WindowSpec, pitch_range, folders: list) -> tuple[int, int]:
+def _pitch_range(entries: list[_LabelledPiece], specs: list[WindowSpec], pitch_range,
+                 folders: list) -> tuple[int, int]:
     """`pitch_range` checked, or the range of the pitched notes under the windows (where the windows
     fall, before any is cut)."""
-    length = spec.steps
     lo_hi = [128, -1]
     for e in entries:
-        starts = spec.starts(e.piece, Counter())
-        if not starts:
+        spans = [span for spec in specs for span in spec.spans(e.piece, Counter())]
+        if not spans:
             continue
         n = e.piece.pitched_notes()
-        s = np.asarray(starts)
-        under = ((n[:, 2, None] < s[None] + length) & (n[:, 3, None] > s[None])).any(1)
+        s, end = np.asarray(spans).T
+        under = ((n[:, 2, None] < end[None]) & (n[:, 3, None] > s[None])).any(1)
         if under.any():
             lo_hi = [min(lo_hi[0], int(n[under, 1].min())), max(lo_hi[1], int(n[under, 1].max()))]
     if pitch_range is None:
         if lo_hi[1] < 0:
-            raise GenforgeError(f"no {spec.bars}-bar windows in {ts_text(spec.time_signature)} with {spec.voices} "
-                                f"pitched voice(s) in {', '.join(map(str, folders))}")
+            raise GenforgeError(f"no {_what(specs)} windows with {specs[0].voices} pitched voice(s) in "
+                                f"{', '.join(map(str, folders))}")
         return lo_hi[0], lo_hi[1]
     low, high = int(pitch_range[0]), int(pitch_range[1])
     if not 0 <= low <= high <= 127:
@@ -244,20 +228,52 @@ def _pitch_range(entries: list[_LabelledPiece], spec: WindowSpec, pitch_range, f
     return low, high
 
 
-def _cut(entries: list[_LabelledPiece], spec: WindowSpec, low: int, high: int, report: Counter,
-         folders: list) -> list[tuple[_LabelledPiece, Windows]]:
-    """The pieces with at least one window, and their windows; pieces with none counted in `report`."""
+def _what(specs: list[WindowSpec]) -> str:
+    """"4-bar 4/4" for one metre, "whole-bar" for every metre."""
+    if len(specs) == 1 and not specs[0].short_sections:
+        return f"{specs[0].bars}-bar {ts_text(specs[0].time_signature)}"
+    return "whole-bar"
+
+
+def _cut(entries: list[_LabelledPiece], specs: list[WindowSpec], low: int, high: int, report: Counter,
+         folders: list) -> list[tuple[_LabelledPiece, list[_Part]]]:
+    """The pieces with at least one window, and their windows per metre; pieces with none counted
+    in `report`. Labels name the metre when more than one metre is in use (see _label_names)."""
     cut = []
     for e in entries:
-        w = spec.cut(e.piece, low, high, report)
-        if len(w.grids):
-            cut.append((e, w))
+        parts = [_Part(e.label, spec, spec.cut(e.piece, low, high, report)) for spec in specs]
+        parts = [p for p in parts if len(p.windows.grids)]
+        if parts:
+            cut.append((e, parts))
         else:
-            report[f"pieces with no {spec.bars}-bar {ts_text(spec.time_signature)} window (pieces)"] += 1
+            report[f"pieces with no {_what(specs)} window (pieces)"] += 1
     if not cut:
-        raise GenforgeError(f"no {spec.bars}-bar windows in {ts_text(spec.time_signature)} with {spec.voices} "
-                            f"pitched voice(s) inside pitches {low}-{high} in {', '.join(map(str, folders))}")
+        raise GenforgeError(f"no {_what(specs)} windows with {specs[0].voices} pitched voice(s) inside pitches "
+                            f"{low}-{high} in {', '.join(map(str, folders))}")
     return cut
+
+
+def _label_names(cut: list, kept: list[WindowSpec], labels: str | None):
+    """The labels (sorted as the model knows them) and, with more than one metre kept, each label's
+    (time signature, bars); every part's label made the one it trains under."""
+    if len(kept) == 1:
+        if labels is None:
+            return [], None
+        if labels == "mode":
+            return list(MODES), None
+        return sorted({p.label for _, parts in cut for p in parts}), None
+    base = list(MODES) if labels == "mode" else sorted({p.label for _, parts in cut for p in parts} - {None})
+    names, metres = [], []
+    for spec in kept:
+        present = {p.label for _, parts in cut for p in parts if p.spec == spec}
+        for b in (base or [None]):
+            if b in present:
+                names.append(label_name(b, spec.time_signature, True))
+                metres.append((spec.time_signature, spec.bars))
+    for _, parts in cut:
+        for p in parts:
+            p.label = label_name(p.label, p.spec.time_signature, True)
+    return names, metres
 
 
 # ---------------------------------------------------------------- the split
@@ -281,8 +297,9 @@ def _split_windows(parts: dict[str, list], label_names: list[str]) -> dict[str, 
         if not items:
             splits[split] = splits["train"]          # the training windows, not transposed
             continue
-        grids = np.concatenate([w.grids for _, w in items])
-        ids = np.concatenate([np.full(len(w.grids), label_index.get(e.label, 0), np.int32) for e, w in items])
+        grids = np.concatenate([p.windows.grids for _, parts in items for p in parts])
+        ids = np.concatenate([np.full(len(p.windows.grids), label_index.get(p.label, 0), np.int32)
+                              for _, parts in items for p in parts])
         splits[split] = (grids, ids)
     return splits
 
@@ -305,15 +322,22 @@ def _model_voices(first: Piece, voices: int) -> list[Voice]:
         [Voice("Voice 1", first.voices[pitched[0]].program, 0)]
 
 
-def _summary_notes(entries: list[_LabelledPiece], cut: list, spec: WindowSpec, pitches: tuple[int, int],
+def _summary_notes(entries: list[_LabelledPiece], cut: list, specs: list[WindowSpec], pitches: tuple[int, int],
                    labels: str | None, report: Counter) -> list[str]:
     """The dataset's closing notes: windows and pieces used, mode labels, snapped notes, skips."""
     low, high = pitches
-    n_windows = sum(len(w.grids) for _, w in cut)
-    ts = ts_text(spec.time_signature)
-    notes = [f"{n_windows} windows of {spec.bars} bars {ts} ({spec.steps} steps, "
-             f"stride {spec.stride_bars} bar(s)) from {len(cut)} of {len(entries)} pieces; "
-             f"pitches {low}-{high}; {spec.voices} voice(s)"]
+    per_metre = Counter()
+    for _, parts in cut:
+        for p in parts:
+            per_metre[p.spec] += len(p.windows.grids)
+    spec = specs[0]
+    if len(specs) == 1:
+        what = f"{spec.bars} bars {ts_text(spec.time_signature)} ({spec.steps} steps"
+    else:
+        what = f"{spec.steps} steps (" + ", ".join(f"{per_metre[s]} of {s.bars} bars {ts_text(s.time_signature)}"
+                                                   for s in specs)
+    notes = [f"{sum(per_metre.values())} windows of {what}, stride {spec.stride_bars} bar(s)) from {len(cut)} of "
+             f"{len(entries)} pieces; pitches {low}-{high}; {spec.voices} voice(s)"]
     if labels == "mode":
         src = Counter(e.source for e in entries)
         per = Counter(e.label for e, _ in cut)

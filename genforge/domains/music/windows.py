@@ -4,7 +4,7 @@ transposing them for augmentation.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,11 +14,13 @@ from genforge.errors import GenforgeError
 
 @dataclass
 class Windows:
-    """The windows cut from one piece, where each starts, and what was skipped on the way."""
+    """The windows cut from one piece, where each starts and where its content ends, and what was
+    skipped on the way."""
 
     grids: np.ndarray            # (N, steps, pitches, 2V) bool
     starts: list[int]            # first step of each window in its piece
     report: Counter              # reason (with its unit) -> count
+    ends: list[int] = field(default_factory=list)   # step after each window's last content step
 
 
 def section_bars(piece: Piece) -> list[tuple[int, int, tuple[int, int], float]]:
@@ -35,7 +37,8 @@ def section_bars(piece: Piece) -> list[tuple[int, int, tuple[int, int], float]]:
 
 def cut_windows(piece: Piece, bars: int = 4, time_signature: tuple[int, int] = (4, 4), low: int = 0,
                 high: int = 127, voices: int | None = None, stride_bars: int = 1,
-                report: Counter | None = None, keep_silent: bool = False) -> Windows:
+                report: Counter | None = None, keep_silent: bool = False, length: int | None = None,
+                same_signature: bool = False, short_sections: bool = False) -> Windows:
     """Windows of `bars` whole bars, each starting on a bar line inside one metre section.
 
     Sections whose bar length (in steps) differs from `time_signature`'s, and bars too few to fill
@@ -43,23 +46,32 @@ def cut_windows(piece: Piece, bars: int = 4, time_signature: tuple[int, int] = (
     counted in `report` (in bars); windows with notes outside low..high or with no notes are
     skipped and counted (in windows). Drum voices are left out. `voices`: the number of pitched
     voices a window must have (None: the piece's own); 1 merges all pitched voices into one;
-    any other mismatch skips the piece (counted in pieces)."""
+    any other mismatch skips the piece (counted in pieces).
+
+    `length`: the windows' length in steps (None: `bars` bars); steps past a window's bars are
+    silent padding. `same_signature`: only sections in exactly `time_signature` (other sections
+    are left alone and not counted: their own metre's windows take them). `short_sections`: a
+    section of at least one whole bar but fewer than `bars` gives one window of its whole bars,
+    padded with silence (see `Windows.ends`)."""
     report = Counter() if report is None else report
-    starts = window_starts(piece, bars, time_signature, voices, stride_bars, report)   # checks the arguments
+    spans = window_spans(piece, bars, time_signature, voices, stride_bars, report,   # checks the arguments
+                         same_signature=same_signature, short_sections=short_sections)
     want = bar_steps(time_signature, piece.steps_per_beat)
+    length = bars * want if length is None else int(length)
+    if length < bars * want:
+        raise GenforgeError(f"a window of {length} steps cannot hold {bars} bars of {ts_text(time_signature)}")
     idx = piece.pitched_voices()
     n_v = len(idx) if voices is None else voices
-    empty = Windows(np.zeros((0, bars * want, high - low + 1, 2 * n_v), bool), [], report)
-    if not starts:
+    empty = Windows(np.zeros((0, length, high - low + 1, 2 * n_v), bool), [], report, [])
+    if not spans:
         return empty
     full = piece.grid(0, 127, idx)
     if voices == 1 and len(idx) > 1:
         full = np.stack([full[..., 0::2].any(-1), full[..., 1::2].any(-1)], axis=-1)
-    length = bars * want
-    kept, kept_starts = [], []
-    for s in starts:
-        w = full[s:s + length]
-        if len(w) < length:
+    kept, kept_spans = [], []
+    for s, e in spans:
+        w = full[s:e]
+        if len(w) < length:       # silence past the window's bars (or past the end of the piece)
             w = np.concatenate([w, np.zeros((length - len(w), *w.shape[1:]), bool)])
         if w[:, :low].any() or w[:, high + 1:].any():
             report[f"windows with notes outside pitches {low}-{high} (windows)"] += 1
@@ -69,16 +81,25 @@ def cut_windows(piece: Piece, bars: int = 4, time_signature: tuple[int, int] = (
             report["silent windows (windows)"] += 1
             continue
         kept.append(w)
-        kept_starts.append(s)
+        kept_spans.append((s, e))
     if not kept:
         return empty
-    return Windows(np.stack(kept), kept_starts, report)
+    return Windows(np.stack(kept), [s for s, _ in kept_spans], report, [e for _, e in kept_spans])
 
 
 def window_starts(piece: Piece, bars: int = 4, time_signature: tuple[int, int] = (4, 4),
-                  voices: int | None = None, stride_bars: int = 1, report: Counter | None = None) -> list[int]:
+                  voices: int | None = None, stride_bars: int = 1, report: Counter | None = None,
+                  **kw) -> list[int]:
     """The first steps of the windows `cut_windows` would cut (before its pitch-range and
     silence checks), without rendering anything; skipped bars and pieces counted in `report`."""
+    return [s for s, _ in window_spans(piece, bars, time_signature, voices, stride_bars, report, **kw)]
+
+
+def window_spans(piece: Piece, bars: int = 4, time_signature: tuple[int, int] = (4, 4),
+                 voices: int | None = None, stride_bars: int = 1, report: Counter | None = None,
+                 same_signature: bool = False, short_sections: bool = False) -> list[tuple[int, int]]:
+    """(first step, step after the last bar) of each window `cut_windows` would cut, before its
+    pitch-range and silence checks; see there for `same_signature` and `short_sections`."""
     report = Counter() if report is None else report
     spb = piece.steps_per_beat
     time_signature = check_time_signature(time_signature, "window time signature")
@@ -95,8 +116,10 @@ def window_starts(piece: Piece, bars: int = 4, time_signature: tuple[int, int] =
     if voices is not None and voices != len(idx) and voices != 1:
         report[f"pieces with {len(idx)} pitched voices, not {voices} (pieces)"] += 1
         return []
-    starts = []
+    spans = []
     for first, end, ts, per_bar in section_bars(piece):
+        if same_signature and ts != time_signature:
+            continue
         if not isinstance(per_bar, int):
             report[f"sections in {ts_text(ts)}, whose bars do not fit a {spb}-steps-per-beat grid (sections)"] += 1
             continue
@@ -106,10 +129,14 @@ def window_starts(piece: Piece, bars: int = 4, time_signature: tuple[int, int] =
             report[f"bars in {ts_text(ts)} (bar of {per_bar} steps, not {want}) (bars)"] += n_bars
             continue
         if n_bars < bars:
-            report[f"bars in {ts_text(ts)} sections shorter than {bars} bars (bars)"] += n_bars
+            if short_sections and n_bars:
+                spans.append((origin, origin + n_bars * per_bar))
+            else:
+                report[f"bars in {ts_text(ts)} sections shorter than {bars} bars (bars)"] += n_bars
             continue
-        starts += [origin + k * per_bar for k in range(0, n_bars - bars + 1, stride_bars)]
-    return starts
+        spans += [(origin + k * per_bar, origin + (k + bars) * per_bar)
+                  for k in range(0, n_bars - bars + 1, stride_bars)]
+    return spans
 
 
 def transpose_windows(grids: np.ndarray, max_shift: int = 5, per_window: int | None = None,

@@ -22,7 +22,7 @@ from genforge.errors import GenforgeError
 @needs_vglc
 def test_multi_game_dataset_one_vocabulary_common_shape_native_windows():
     folders = [SMB, KID_ICARUS, ZELDA]
-    ds = build_dataset(folders, seed=0)
+    ds = build_dataset(folders, seed=0, mirror=False)
     assert ds.labels == ["Super Mario Bros", "Kid Icarus", "The Legend of Zelda"]
     used = set()
     for f in folders:
@@ -37,7 +37,7 @@ def test_multi_game_dataset_one_vocabulary_common_shape_native_windows():
 
     grids = np.concatenate([ds.splits[s][0] for s in ("train", "validation", "test")])
     ids = np.concatenate([ds.splits[s][1] for s in ("train", "validation", "test")])
-    assert grids.shape[1:] == (16, 28) and grids.dtype.kind == "i"
+    assert grids.shape[1:] == (16, 28) and grids.dtype == np.uint8
     assert Counter(ids.tolist()) == {0: 2518, 1: 1165, 2: 459}
     empty = ds.vocabulary.index("-")
     assert np.all(grids[ids == 0][:, :2, :] == empty), "Mario's 14 rows sit at the bottom, sky above"
@@ -121,5 +121,18 @@ def test_two_levels_are_all_training_and_a_note_says_so(tmp_path):
     folder = write_level_folder(tmp_path, levels={k: TINY_LEVELS[k] for k in ("alpha", "beta")})
     ds = build_dataset([folder])
     assert any("none held out" in n for n in ds.notes), ds.notes
-    assert len(ds.splits["train"][0]) == 6
-    assert np.array_equal(ds.splits["test"][0], ds.splits["train"][0])
+    assert len(ds.splits["train"][0]) == 6 + 6, "3 windows a level, and each again mirrored"
+    assert np.array_equal(ds.splits["test"][0], ds.splits["train"][0][:6]), "held-out stand-ins are not mirrored"
+
+
+@needs_vglc
+def test_training_windows_are_mirrored_only_for_legends_without_side_bound_tiles():
+    icarus, plain = build_dataset([KID_ICARUS], seed=0), build_dataset([KID_ICARUS], seed=0, mirror=False)
+    n = len(plain.splits["train"][0])
+    assert len(icarus.splits["train"][0]) == 2 * n
+    assert np.array_equal(icarus.splits["train"][0][n:], plain.splits["train"][0][:, :, ::-1])
+    for split in ("validation", "test"):
+        assert np.array_equal(icarus.splits[split][0], plain.splits[split][0])
+    smb = build_dataset([SMB], seed=0)  # pipes have left and right halves: never mirrored
+    assert not any("mirrored" in note for note in smb.notes)
+    assert len(smb.splits["train"][0]) == len(build_dataset([SMB], seed=0, mirror=False).splits["train"][0])

@@ -130,3 +130,29 @@ def test_a_tall_level_with_something_in_its_sky_is_refused_not_cropped(tmp_path)
     s = read_level_folder(folder)
     with pytest.raises(GenforgeError, match=r"World3-1\.txt: level is 16 rows high, the window 14"):
         cut_windows(s.levels[0], s.layout, s.window, s.legend.empty)
+
+
+# ---------------------------------------------------------------- levels of any shape
+
+def test_levels_far_larger_than_a_screen_are_cut_into_square_windows_that_skip_the_outside(tmp_path):
+    """A 300 x 300 level of a game without a preset, and an L-shaped one whose outside is `null`."""
+    from genforge.domains.games import AREA
+    from genforge.domains.levels.read import read_level_folder
+
+    rng = np.random.default_rng(0)
+    big = np.where(rng.random((300, 300)) < 0.2, "#", ".")
+    shaped = np.full((60, 80), "@")
+    shaped[:, :24] = "."
+    shaped[-24:, :] = "."
+    folder = tmp_path / "castle"
+    folder.mkdir()
+    for name, g in (("big", big), ("ell", shaped)):
+        (folder / f"{name}.txt").write_text("\n".join("".join(r) for r in g) + "\n")
+    (folder / "legend.json").write_text('{"tiles": {".": ["empty", "passable"], "#": ["solid"], "@": ["null"]}}')
+    s = read_level_folder(folder)
+    assert s.layout == AREA and s.window == (32, 32)
+    windows = {lv.name: cut_windows(lv, s.layout, s.window, s.legend.empty, null=s.legend.null) for lv in s.levels}
+    assert len(windows["big"]) == 35 * 35  # 8 apart (a quarter window) on both axes, plus the far edges
+    assert all((w == "@").mean() <= 0.5 for w in windows["ell"]) and len(windows["ell"]) > 0
+    every = cut_windows(s.levels[1], s.layout, s.window, s.legend.empty)
+    assert len(every) > len(windows["ell"]), "windows mostly outside the map are left out"

@@ -65,7 +65,9 @@ def test_tiny_folder_reads_with_its_legend_and_a_guessed_window(tiny_folder):
     assert ds.vocabulary == "#-Eo" and ds.shape == (6, 12)
     split_levels = ds.split["tinygame"]
     assert len(split_levels["train"]) == 1 and len(split_levels["validation"]) == 1 and len(split_levels["test"]) == 1
-    assert sum(len(ds.splits[k][0]) for k in ("train", "validation", "test")) == 9  # 3 levels x (14 - 12 + 1)
+    # 3 levels x (14 - 12 + 1), and the training level's 3 again mirrored (its legend names no side-bound tile)
+    assert sum(len(ds.splits[k][0]) for k in ("train", "validation", "test")) == 9 + 3
+    assert any("mirrored left-right" in n for n in ds.notes), ds.notes
 
 
 def test_crlf_and_missing_final_newline_read_the_same(tmp_path):
@@ -282,7 +284,7 @@ def test_a_folder_of_tmj_maps_is_a_level_set(tmp_path, tiny_folder):
         assert np.array_equal(a.grid, b.grid)
     assert maps.legend.has("#", "solid") and maps.legend.has("E", "enemy")
     ds = build_dataset([out], seed=0)
-    assert ds.vocabulary == "#-Eo" and sum(len(ds.splits[k][0]) for k in ("train", "validation", "test")) == 9
+    assert ds.vocabulary == "#-Eo" and sum(len(ds.splits[k][0]) for k in ("train", "validation", "test")) == 9 + 3
 
 
 def test_auto_characters_never_collide_with_explicit_ones(tmp_path):
@@ -292,3 +294,58 @@ def test_auto_characters_never_collide_with_explicit_ones(tmp_path):
     level, legend = read_tmj(path, "g")
     assert level.grid[0, 1] == "A"
     assert level.grid[0, 0] != level.grid[0, 1], "a wall and a coin read as the same tile"
+
+
+# ---------------------------------------------------------------- the legend decides
+
+def test_the_legend_names_the_empty_tile_even_where_another_game_uses_dash(tmp_path):
+    """A puzzle game whose `-` is a rope: the tile its legend tags `empty` is the empty tile."""
+    legend = {".": ["empty", "passable"], "-": ["rope", "passable", "climbable"], "#": ["solid"],
+              "$": ["gold", "passable"]}
+    folder = write_level_folder(tmp_path, "ropes", {"a": ["..$...", "--.---", "######"],
+                                                    "b": ["......", "..$.--", "######"]}, legend)
+    s = read_level_folder(folder)
+    assert s.legend.empty == "."
+    # no tile tagged empty or void: the most frequent passable tile, and a note says so
+    untagged = {k: [t for t in v if t != "empty"] for k, v in legend.items()}
+    s = read_level_folder(write_level_folder(tmp_path, "untagged", {"a": ["..$...", "--.---", "######"]}, untagged))
+    assert s.legend.empty == "." and any("most frequent passable tile" in n for n in s.notes), s.notes
+
+
+def test_ragged_rows_are_padded_with_the_empty_tile_when_asked_and_reported(tmp_path):
+    legend = {".": ["empty", "passable"], "#": ["solid"]}
+    folder = write_level_folder(tmp_path, "ragged", {"a": ["....", "..", "####"], "b": ["....", "....", "####"]},
+                                legend)
+    with pytest.raises(GenforgeError, match=r"a.txt:2: ragged rows.*--pad"):
+        read_level_folder(folder)
+    s = read_level_folder(folder, pad=True)
+    a = next(lv for lv in s.levels if lv.name == "a")
+    assert a.grid.shape == (3, 4) and "".join(a.grid[1]) == "...." and a.padded_rows == [2]
+    assert any("a.txt: rows 2 padded with '.'" in n for n in s.notes), s.notes
+
+
+@needs_vglc
+def test_super_mario_land_levels_of_two_heights_are_reported():
+    from support import VGLC
+
+    s = read_level_folder(VGLC / "Super Mario Land")
+    assert s.layout == HORIZONTAL and s.window == (16, 32)
+    assert any("levels of 15, 16 rows in 16-row windows: 2 padded at the top" in n for n in s.notes), s.notes
+
+
+def test_a_legend_may_declare_its_own_structures(tmp_path):
+    from genforge.domains.levels.playability import Checker
+
+    legend = {"-": ["empty", "passable"], "X": ["solid"], "T": ["solid", "tower top"], "t": ["solid", "tower"]}
+    path = tmp_path / "legend.json"
+    path.write_text(json.dumps({"tiles": legend, "structures": [{"name": "tower", "mouth": ["tower top"],
+                                                                  "body": ["tower"]}]}))
+    found = read_legend(path)
+    assert found.structures[0]["name"] == "tower"
+    checker = Checker(found, HORIZONTAL)
+    whole = np.array([list("-T-"), list("-t-"), list("XXX")])
+    floating = np.array([list("-T-"), list("-t-"), list("---")])
+    assert not checker.structure_problems(whole) and checker.structure_problems(floating)
+    path.write_text(json.dumps({"tiles": legend, "structures": [{"name": "tower", "mouth": ["tower top"]}]}))
+    with pytest.raises(GenforgeError, match="structure"):
+        read_legend(path)

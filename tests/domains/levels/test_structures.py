@@ -6,6 +6,7 @@ import numpy as np
 from levels_support import grid, mario
 from support import SMB, SMB2J, needs_vglc
 
+from genforge.domains.levels.grid import cut_windows
 from genforge.domains.levels.playability import Checker
 from genforge.domains.levels.read import read_level_folder
 
@@ -100,3 +101,22 @@ def test_repair_leaves_whole_levels_alone():
     c = mario()
     assert not c.structure_problems(g)
     assert (c.repair(g, log_probs_favouring(g), VOCAB) == g).all()
+
+
+@needs_vglc
+def test_a_game_without_a_preset_gets_the_structures_its_legend_names():
+    """Super Mario Land has no preset; its legend's pipe and cannon tags give it the pipe and
+    cannon checks, and its own levels pass them."""
+    from support import VGLC
+
+    s = read_level_folder(VGLC / "Super Mario Land")
+    checker = Checker.for_game(s.game, s.legend, s.layout)
+    assert {st["name"] for st in checker.structures} == {"pipe", "cannon"}
+    broken = np.array([list("--<>--"), list("------"), list("XXXXXX")])  # a pipe top floating over nothing
+    assert checker.broken(broken[None])[0]
+    problems = {lv.name: checker.structure_problems(lv.grid) for lv in s.levels}
+    # the one slip of the transcription: a pipe's left half alone in 1-1 (the game has it whole)
+    assert {name: p for name, p in problems.items() if p} == {
+        "super_mario_land_11": [(13, 207, "pipe: '[' lacks its ']' right of it")]}
+    windows = np.concatenate([cut_windows(lv, s.layout, s.window, s.legend.empty) for lv in s.levels])
+    assert checker.broken(windows).sum() == 31  # every window holding that spot (32 columns, one cut off)

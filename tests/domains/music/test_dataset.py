@@ -19,7 +19,9 @@ from genforge.errors import GenforgeError
 def test_build_dataset_splits_transposes_and_labels(bach_subset):
     d, files = bach_subset
     ds = build_dataset([d], bars=4, test=0.2, validation=0.1, seed=3, transpose=5)
-    assert ds.labels == ["major", "minor"]
+    # The 40 hold 4/4 and 3/4 pieces: the labels are mode by metre, 3/4 windows 5 bars of the 64 steps.
+    assert ds.labels == ["major 4/4", "minor 4/4", "major 3/4", "minor 3/4"]
+    assert ds.label_metres == [((4, 4), 4), ((4, 4), 4), ((3, 4), 5), ((3, 4), 5)]
     assert ds.time_signature == (4, 4)
     shape = ds.splits["train"][0].shape[1:]
     assert shape == (64, ds.high - ds.low + 1, 8)
@@ -30,10 +32,11 @@ def test_build_dataset_splits_transposes_and_labels(bach_subset):
     # Augmented training set: more windows than the un-augmented held-out share would suggest,
     # and every window still obeys the layout (onset implies hold) inside the range.
     train, ids = ds.splits["train"]
-    assert len(train) == len(ids) and set(np.unique(ids)) <= {0, 1}
+    assert len(train) == len(ids) and set(np.unique(ids)) == {0, 1, 2, 3}
     assert np.all(train[..., 1::2] >= train[..., 0::2])
+    assert not train[ids >= 2, 60:].any()                             # transposed 3/4 windows keep silent padding
     assert any("transposition" in n and "->" in n for n in ds.notes)
-    assert any("3/4" in n for n in ds.notes)                          # skipped bars are reported
+    assert any(n.startswith("bars in 3/4: ") and "(100.0%)" in n for n in ds.notes)   # bars used, per metre
     assert any("not a MIDI file" in n for n in ds.notes)              # notes.txt
     assert ds.report["files skipped: not a MIDI file (files)"] == 1
     # Without transposition the training split is smaller; held-out splits are never augmented.
@@ -43,6 +46,12 @@ def test_build_dataset_splits_transposes_and_labels(bach_subset):
     assert len(plain.splits["validation"][0]) == len(ds.splits["validation"][0])
     capped = build_dataset([d], bars=4, test=0.2, validation=0.1, seed=3, transpose=5, shifts_per_window=2)
     assert len(plain.splits["train"][0]) < len(capped.splits["train"][0]) <= 3 * len(plain.splits["train"][0])
+    assert plain.label_counts == {name: int(np.count_nonzero(plain.splits["train"][1] == i))
+                                  for i, name in enumerate(plain.labels)}
+    # One metre asked for: mode labels alone, the other metre's bars skipped and reported.
+    four = build_dataset([d], bars=4, test=0.2, validation=0.1, seed=3, transpose=0, time_signature=(4, 4))
+    assert four.labels == ["major", "minor"] and four.label_metres is None
+    assert any("skipped: bars in 3/4 (bar of 12 steps, not 16)" in n for n in four.notes)
 
 
 @needs_bach
