@@ -86,7 +86,7 @@ KNOWN_STRUCTURES = (
     {"name": "cannon", "mouth": ["cannon top"], "body": ["cannon bottom"], "flip": False, "stack": True},
 )
 MARIO_PHYSICS = {"checker": "platformer", "jump_height": 5, "glide": 0, "start_span": 3, "open_top": True,
-                 "wrap": False, "enemies": "passable", "structures": KNOWN_STRUCTURES}
+                 "wrap": False, "enemies": "passable", "structures": KNOWN_STRUCTURES, "entry": "edge"}
 KID_ICARUS_PHYSICS = {"checker": "climber", "jump_height": 4, "glide": 0, "start_span": 3, "open_top": False,
                       "wrap": True, "exit_rows": 8, "enemies": "passable", "structures": ()}
 ZELDA_PHYSICS = {"checker": "rooms", "exits": ["door"], "void_walkable": True, "cross": ["block", "element"],

@@ -22,10 +22,12 @@ class Moves:
     span: int                  # start on the footings within this many columns (rows) of the first
     exit_rows: int             # climbers also finish beside a door in this many top rows
     wrap: bool                 # leaving one side enters the other
-    open_top: bool             # the rows above the top are open air
+    open_top: bool             # the rows above the top are open air (to jump through, never to stand on)
     free: dict[str, bool]
     support: dict[str, bool]
     door: dict[str, bool]
+    entry: str = "footing"     # "edge": enter at the left edge, standing in the first column or falling in
+                               # from it; "footing": on the first footings within `span` of the start edge
 
     @property
     def reach(self) -> int:
@@ -43,6 +45,8 @@ class Moves:
             tile_support = np.concatenate([np.zeros((n, pad, w), bool), tile_support], 1)
         below = np.concatenate([tile_support[:, 1:], np.zeros((n, 1, w), bool)], 1)  # nothing below the bottom
         sup = free & below
+        if pad and self.entry == "edge":
+            sup[:, :pad] = False  # the row above the screen is no floor: the window's next neighbour has none
         top = np.ones((n, 1, w), bool) if self.open_top else np.zeros((n, 1, w), bool)
         free_up = np.concatenate([top, free[:, :-1]], 1)
         free_down = np.concatenate([free[:, 1:], np.zeros((n, 1, w), bool)], 1)
@@ -52,12 +56,15 @@ class Moves:
                 "side-": side[-1], "side+": side[1], "pad": pad}
 
     def ends(self, m: dict, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-        """Start states and goal cells (padded coordinates). Start: the standable cells within
+        """Start states (N, phases, H + pad, W) and goal cells (padded coordinates). Entering at the
+        edge: standing on a footing of the first column, or falling through a free cell of it (the
+        player comes in from the window before). Else: standing on the footings within
         `start_span` columns (rows, climbing) of the first one that has any, if that one lies
         within a jump's reach of the start edge (a window may begin over a gap)."""
         pad = m["pad"]
         sup = m["sup"]
         n = len(sup)
+        states = np.zeros((n, self.jump + self.glide + 2, h + pad, w), bool)
         goal = np.zeros((h + pad, w), bool)
         if self.kind == "platformer":
             lines = sup[:, pad:, :].any(1)                 # (N, W): columns with a footing
@@ -77,7 +84,12 @@ class Moves:
         else:
             region = np.broadcast_to(near[:, ::-1][:, :, None], (n, h, w))
         region = np.concatenate([np.zeros((n, pad, w), bool), region], 1)
-        return sup & region, goal
+        if self.entry == "edge" and self.kind == "platformer":
+            states[:, 0, pad:, 0] = sup[:, pad:, 0]
+            states[:, -1, pad:, 0] = m["free"][:, pad:, 0] & ~sup[:, pad:, 0]
+        else:
+            states[:, 0] = sup & region
+        return states, goal
 
     def step(self, a: np.ndarray, m: dict) -> np.ndarray:
         """States reachable in one step from states `a` (N, phases, H, W); phases: standing,
@@ -113,9 +125,7 @@ class Moves:
         n, h, w = grids.shape
         m = self.masks(grids)
         start, goal = self.ends(m, h, w)
-        k = self.jump + self.glide + 2
-        reached = np.zeros((n, k, *start.shape[1:]), bool)
-        reached[:, 0] = start
+        reached = start.copy()
         frontier = reached.copy()
         result = np.zeros(n, bool)
         ids = np.arange(n)
@@ -142,8 +152,7 @@ class Moves:
         start, goal = self.ends(m, h, w)
         k = self.jump + self.glide + 2
         dist = np.full((k, h + pad, w), -1, np.int32)
-        frontier = np.zeros((1, k, h + pad, w), bool)
-        frontier[0, 0] = start[0]
+        frontier = start[:1].copy()
         dist[frontier[0]] = 0
         d = 0
         goal = goal[0]

@@ -74,7 +74,7 @@ from genforge.errors import GenforgeError
 
 DEFAULT_PHYSICS = {
     HORIZONTAL: {"checker": "platformer", "jump_height": 4, "start_span": 3, "open_top": True, "wrap": False,
-                 "enemies": "passable", "structures": KNOWN_STRUCTURES},
+                 "enemies": "passable", "structures": KNOWN_STRUCTURES, "entry": "edge"},
     VERTICAL: {"checker": "climber", "jump_height": 4, "start_span": 3, "open_top": False, "wrap": False,
                "enemies": "passable", "structures": KNOWN_STRUCTURES},
     AREA: {"checker": "none", "structures": KNOWN_STRUCTURES},  # mixed directions: no route to check
@@ -160,7 +160,7 @@ class Checker:
         tiles = _tile_rules(legend, p)
         self._walk, self._door, self._cross = tiles["walk"], tiles["door"], tiles["cross"]
         self._moves = Moves(self.kind, self.jump, self.glide, self.span, self.exit_rows, self.wrap, self.open_top,
-                            tiles["free"], tiles["support"], tiles["door"])
+                            tiles["free"], tiles["support"], tiles["door"], p.get("entry", "footing"))
         self.reach = self._moves.reach  # columns a flat jump covers
         # the structures genforge knows by their tags (those this legend names), and the legend's own
         self._structures = Structures(legend, tuple(p.get("structures") or ()) + tuple(legend.structures))
@@ -226,7 +226,8 @@ class Checker:
         reached_cells = (dist >= 0).any(0)[pad:]
         edge = "the right edge" if self.kind == "platformer" else "the top"
         if not start.any():
-            where = f"the first {self.reach} columns" if self.kind == "platformer" else f"the bottom {self.reach} rows"
+            where = "the first column" if self._moves.entry == "edge" else \
+                f"the first {self.reach} columns" if self.kind == "platformer" else f"the bottom {self.reach} rows"
             return CheckResult(False, f"not playable: nowhere to stand in {where}", [], reached_cells, None)
         if not finished:
             standing = (dist[0] >= 0)[pad:]

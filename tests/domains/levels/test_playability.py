@@ -80,14 +80,33 @@ def test_batch_and_single_checks_agree_and_the_path_is_a_real_walk():
     assert not any(solid[r, col] for r, col, _ in path if r >= 0)
 
 
-def test_start_is_the_first_footing_within_a_jump_of_the_left_edge():
+def test_the_player_enters_at_the_left_edge_standing_or_falling_in():
+    """A window is entered where the window before hands the player over: standing in its first
+    column, or falling in through it; never somewhere inside it (issue #12's A* agent failed such
+    windows the old start rule passed)."""
     c = mario()
     g = flat_with_gap(0)
-    g[13, :6] = "-"           # the window begins over the end of a gap: the footing starts at column 6
-    assert c.playable(g)[0]
-    g[13, :c.reach + 1] = "-"  # no footing within a jump of the left edge
+    assert c.check(g).path[0][:2] == (12, 0), "standing in the first column"
+    g[13, :6] = "-"            # the window begins over the end of a gap: the player falls in and lands
+    result = c.check(g)
+    assert result.playable and result.path[0][1] == 0 and result.path[0][2] == "fall"
+    g[13, :14] = "-"           # wider than a fall from the top row of the first column can cross
     assert not c.playable(g)[0]
-    assert "nowhere to stand" in c.check(g).message
+    assert "not playable" in c.check(g).message
+    walled = flat_with_gap(0)
+    walled[:, 0] = "X"         # the first column is wall from top to bottom: nowhere to enter
+    assert not c.playable(walled)[0] and "nowhere to stand in the first column" in c.check(walled).message
+
+
+def test_the_row_above_the_screen_is_no_floor():
+    """Six rows: a gap in the floor too wide to jump, a ceiling over it. The old rule let the player
+    walk on the ceiling above the screen; the next window has nothing there to stand on."""
+    rows = ["------XXXXXXXXXXXXXXXX------",
+            "-" * 28, "-" * 28, "-" * 28, "-" * 28,
+            "XXXXXX" + "-" * 16 + "XXXXXX"]
+    assert not mario().playable(grid(rows))[0]
+    floor = rows[:5] + ["XXXXXX" + "-" * 5 + "X" * 17]   # a gap of 5: jumped under the ceiling
+    assert mario().playable(grid(floor))[0]
 
 
 # ---------------------------------------------------------------- climber and rooms, hand-made
@@ -180,15 +199,16 @@ def _windows(folder):
 @needs_vglc
 def test_smb_original_windows_and_levels_pass():
     s, c, wins = _windows(SMB)
-    share = c.playable(wins).mean()
-    assert share >= 0.95, share
+    ok = c.playable(wins)
+    # entered at the left edge, never standing above the screen: all but one of 2,518 windows (measured)
+    assert ok.sum() >= len(wins) - 1, (ok.sum(), len(wins))
     assert [lv.name for lv in s.levels if not c.check(lv.grid).playable] == []
 
 
 @needs_vglc
 def test_smb2j_originals_pass_but_the_two_that_need_a_pipe_or_a_lift():
     s, c, wins = _windows(SMB2J)
-    assert c.playable(wins).mean() >= 0.95
+    assert c.playable(wins).mean() >= 0.97  # measured 3,831 of 3,925 entered at the left edge
     # 1-2 ends through a sideways pipe the transcription half lacks; 4-3 crosses its gaps on lifts,
     # which the VGLC tile set has no tile for. Every other level must pass.
     failing = sorted(lv.name for lv in s.levels if not c.check(lv.grid).playable)
