@@ -18,14 +18,16 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from genforge import __version__
+from genforge import __version__, trust
 from genforge.atomic import atomic_path, write_json
-from genforge.errors import GenforgeError
+from genforge.errors import GenforgeError, brief
 
 META_FILE = "genforge.json"
 PRIOR_FILE = "prior.npz"
@@ -52,14 +54,21 @@ class Bundle:
 
     @property
     def prior(self) -> dict | None:
-        """The latent prior {kind, mean, scale_tril} sampling draws from; None: N(0, I)."""
+        """The latent prior sampling draws from: {"kind": "gaussian", mean, scale_tril}, or {"kind":
+        "mixture", means, spreads, labels} (genforge.core.latent.fit_mixture); None: N(0, I)."""
         if "_prior" not in self.__dict__:
             if "prior" in self.meta["files"]:
                 try:
-                    with np.load(self.file("prior")) as f:
-                        self._prior = {"kind": "gaussian", "mean": f["mean"], "scale_tril": f["scale_tril"]}
-                except (OSError, ValueError, KeyError) as e:
-                    raise GenforgeError(f"{self.path}: unreadable {PRIOR_FILE}: {e}") from None
+                    with np.load(self.file("prior"), allow_pickle=False) as f:
+                        if "means" in f.files:
+                            self._prior = {"kind": "mixture", "means": f["means"].astype(np.float32),
+                                           "spreads": f["spreads"].astype(np.float32), "labels": f["labels"],
+                                           "training_hashes": f["training_hashes"] if "training_hashes" in f.files
+                                           else None}
+                        else:
+                            self._prior = {"kind": "gaussian", "mean": f["mean"], "scale_tril": f["scale_tril"]}
+                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # damaged data
+                    raise GenforgeError(f"{self.path}: unreadable {PRIOR_FILE}: {brief(e)}") from None
             else:  # bundles written before the prior moved out of genforge.json kept it inline
                 self._prior = self.meta.get("prior")
         return self._prior
@@ -71,7 +80,9 @@ class Bundle:
         return None if bias is None else np.asarray(bias, np.float32)
 
     def file(self, name: str) -> Path:
-        path = self.path / self.meta["files"][name]
+        if name not in self.meta.get("files", {}):
+            raise GenforgeError(f"{self.path}: {META_FILE} names no {name} file; the run is incomplete")
+        path = trust.inside(self.path, self.meta["files"][name], self.path / META_FILE)  # never outside the folder
         if not path.is_file():
             raise GenforgeError(f"{self.path}: the run lacks {path.name}; it is incomplete or was moved")
         return path
@@ -170,26 +181,44 @@ def open_bundle(path: str | Path, domain: str | None = None) -> Bundle:
         raise GenforgeError(f"{path}: no such model folder")
     if not meta_path.is_file():
         raise GenforgeError(f"{path}: not a genforge run (no {META_FILE}); train one with `genforge train`")
+    trust.inside(path, META_FILE, meta_path)  # genforge.json itself may not be a link out of the folder
     try:
+        if meta_path.stat().st_size > trust.MAX_META_BYTES:
+            raise GenforgeError(f"{meta_path}: larger than any run metadata ({trust.MAX_META_BYTES:,} bytes); refused")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise GenforgeError(f"{meta_path}: unreadable run metadata: {e}") from None
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, a number of 5,000 digits
+        raise GenforgeError(f"{meta_path}: unreadable run metadata: {brief(e)}") from None
+    except OSError as e:
+        raise GenforgeError(f"{meta_path}: cannot read: {e.strerror or e}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GenforgeError(f"{meta_path}: not a genforge run metadata file")
     if meta.get("format_version") != FORMAT_VERSION:
         raise GenforgeError(
-            f"{path}: run format {meta.get('format_version')} (written by genforge {meta.get('genforge_version')}); "
+            f"{path}: run format {brief(meta.get('format_version'), 40)} (written by genforge "
+            f"{brief(meta.get('genforge_version'), 40)}); "
             f"this genforge {__version__} reads format {FORMAT_VERSION}. Retrain, or use a matching genforge.")
     if domain and meta.get("domain") != domain:
-        raise GenforgeError(f"{path}: a {meta.get('domain')} model, not a {domain} one")
+        raise GenforgeError(f"{path}: a {str(meta.get('domain'))[:40]} model, not a {domain} one")
+    trust.check_meta(path, meta)  # types, bounded sizes, file names inside the folder
+    if "prior" in meta["files"]:
+        trust.check_prior_file(path, meta)  # shapes against latent_dim, from the array headers
     return Bundle(path, meta)
 
 
 def write_prior(path: Path, prior: dict) -> Path:
+    """prior.npz: a Gaussian's mean and scale_tril (float32), or a mixture's component means and
+    spreads (float16: a thousandth of a latent's spread is far below what changes a tile) and
+    their labels."""
+    if prior.get("kind") == "mixture":
+        arrays = {"means": np.asarray(prior["means"], np.float16), "spreads": np.asarray(prior["spreads"], np.float16),
+                  "labels": np.asarray(prior["labels"], np.int32)}
+        if prior.get("training_hashes") is not None:  # fingerprints of the training windows: no copies
+            arrays["training_hashes"] = np.asarray(prior["training_hashes"], np.uint64)
+    else:
+        arrays = {"mean": np.asarray(prior["mean"], np.float32), "scale_tril": np.asarray(prior["scale_tril"], np.float32)}
     with atomic_path(path / PRIOR_FILE) as tmp:
         with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a bare path
-            np.savez_compressed(f, mean=np.asarray(prior["mean"], np.float32),
-                                scale_tril=np.asarray(prior["scale_tril"], np.float32))
+            np.savez_compressed(f, **arrays)
     return path / PRIOR_FILE
 
 
@@ -265,8 +294,9 @@ def describe(bundle: Bundle, codec_lines: list[str]) -> list[str]:
         lines.append(f"attributes {', '.join(m['attributes'])}  (sample with --attribute NAME=AMOUNT)")
     samples = m["metrics"].get("samples")
     if samples:
-        lines.append(f"samples    {samples['share_identical_to_training']:.1%} of {samples['n']} identical to a "
-                     "training window")
+        redrawn = (bundle.prior or {}).get("training_hashes") is not None
+        lines.append(f"samples    {samples['share_identical_to_training']:.1%} of {samples['n']} prior draws decode to a "
+                     "training window" + ("; `sample` redraws those" if redrawn else ""))
     h = m.get("history", {})
     if h:
         lines.append(f"training   {h.get('epochs_run')} epochs in {h.get('seconds', 0):.0f} s")

@@ -19,11 +19,33 @@ from genforge.errors import GenforgeError
 
 SIDECAR = "genforge-decoder.json"
 PRIOR_BIN = "latent-prior.bin"
+PRIOR_ONNX = "prior.onnx"
 
 
 def prior_bytes(prior: dict) -> bytes:
     """mean (D floats) then scale_tril (D x D, row-major), float32 little-endian, no header."""
     return np.concatenate([np.ravel(prior["mean"]), np.ravel(prior["scale_tril"])]).astype("<f4").tobytes()
+
+
+def prior_doc(meta: dict, prior: dict | None) -> dict:
+    """How an engine draws latents: the sidecar's `latent_prior`."""
+    d = meta["latent_dim"]
+    if not prior:
+        return {"kind": "standard normal"}
+    if prior.get("kind") == "mixture":
+        from genforge.core.onnx_prior import label_ranges
+
+        return {"kind": "mixture", "file": PRIOR_ONNX,
+                "inputs": {"component": "int64 [batch]", "noise": f"float32 [batch, {d}]"}, "output": "z",
+                "components": len(prior["labels"]),
+                "components_per_label": label_ranges(prior["labels"]),
+                "meaning": "the training windows' posteriors: pick a component uniformly among your label's "
+                           "(`components_per_label[label]` = [first, count]; row 0 for an unconditional model), "
+                           "draw noise ~ N(0, I), and run prior.onnx: z = means[component] + spreads[component] * "
+                           "noise"}
+    return {"kind": "gaussian", "file": PRIOR_BIN, "dtype": "float32", "byte_order": "little",
+            "layout": f"mean ({d} values), then scale_tril ({d} x {d}, row-major, lower triangular); no header",
+            "meaning": "draw u ~ N(0, I), then z = mean + scale_tril @ u (a Gaussian fitted to the training codes)"}
 
 
 def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name: str, graph: dict) -> dict:
@@ -41,13 +63,11 @@ def sidecar(meta: dict, prior: dict | None, input_names: list[str], output_name:
         "output": {"name": output_name, "shape": ["batch", *meta["shape"]], "dtype": "float32",
                    "meaning": "logits per cell: " + ("softmax over the last axis gives each tile's probability"
                                                       if meta["likelihood"] == "categorical" else
-                                                      "sigmoid gives each cell's probability of being on")},
+                                                      "sigmoid gives each cell's probability of being on") +
+                   (" (but not in a voice `music.monophonic` marks: see `music.monophonic_decode`)"
+                    if any(meta["codec"].get("monophonic") or ()) else "")},
         "latent_dim": meta["latent_dim"],
-        "latent_prior": {"kind": "standard normal"} if not prior else
-        {"kind": "gaussian", "file": PRIOR_BIN, "dtype": "float32", "byte_order": "little",
-         "layout": f"mean ({meta['latent_dim']} values), then scale_tril ({meta['latent_dim']} x "
-                   f"{meta['latent_dim']}, row-major, lower triangular); no header",
-         "meaning": "draw u ~ N(0, I), then z = mean + scale_tril @ u (a Gaussian fitted to the training codes)"},
+        "latent_prior": prior_doc(meta, prior),
         "labels": meta["labels"],
     }
     if meta.get("logit_bias") is not None:
@@ -79,6 +99,8 @@ Exported by genforge {version} from `{model}`. Domain: {domain}.
 - `genforge-decoder.json`: input names and shapes, latent size, condition labels, how to read
   the latent prior, how to turn the output into {what}, and the ONNX opset and operators your
   runtime must support (`onnx`).
+- `prior.onnx` (when the sidecar's `latent_prior` is a mixture): draws latents from the training
+  windows' posteriors: give it a component (uniformly among your label's) and standard-normal noise.
 - `latent-prior.bin` (when the sidecar's `latent_prior` names it): the Gaussian to draw latents
   from, raw float32 little-endian: the mean, then the lower-triangular scale, row-major.
 
@@ -88,10 +110,15 @@ Exported by genforge {version} from `{model}`. Domain: {domain}.
 import json, numpy as np, onnxruntime as ort
 meta = json.load(open("genforge-decoder.json"))
 session = ort.InferenceSession("decoder.onnx")
-u = np.random.default_rng(0).standard_normal((4, meta["latent_dim"]))
+rng = np.random.default_rng(0)
+u = rng.standard_normal((4, meta["latent_dim"]))
 prior = meta["latent_prior"]
 if prior["kind"] == "standard normal":
     z = u
+elif prior["kind"] == "mixture":          # a component of label 0's, and noise, through prior.onnx
+    first, count = prior["components_per_label"][0]
+    component = first + rng.integers(0, count, 4)
+    z = ort.InferenceSession(prior["file"]).run(None, {{"component": component, "noise": u.astype(np.float32)}})[0]
 else:                                     # z = mean + scale_tril @ u
     d = meta["latent_dim"]
     raw = np.fromfile(prior["file"], dtype="<f4")
@@ -106,8 +133,9 @@ logits = session.run(None, feed)[0]       # shape: batch x {shape}
 {decode}
 ```
 
-Sampling from `latent_prior` (a Gaussian fitted to the codes of the training data) rather than
-from N(0, I) keeps the correlations between latent cells that make levels coherent.
+Sampling from `latent_prior` (the training windows' posteriors, or a Gaussian fitted to their
+codes) rather than from N(0, I) keeps the correlations between latent cells that make levels
+coherent, and the rare structures the data has.
 
 ## In an engine
 
@@ -132,7 +160,10 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
         raise GenforgeError(f"{out}: exists and is not an earlier genforge export; choose an empty folder")
     import onnx  # reading the graph's own input names, opset and operators; onnx ships with genforge
 
-    model_proto = onnx.load(str(bundle.file("decoder")))
+    from genforge.onnx_check import check_onnx
+
+    check_onnx(bundle.file("decoder"))  # genforge's own operators, no data read from other files
+    model_proto = onnx.load(str(bundle.file("decoder")), load_external_data=False)
     graph = model_proto.graph
     inputs = [i.name for i in graph.input]
     output = graph.output[0].name
@@ -147,7 +178,11 @@ def export(model: str | Path, out: str | Path) -> list[Path]:
     what = "tiles" if meta["domain"] == "levels" else "notes"
     prior = bundle.prior
     written = [out / "decoder.onnx"]
-    if prior:
+    if prior and prior.get("kind") == "mixture":
+        from genforge.core.onnx_prior import mixture_graph
+
+        written.append(write_bytes(out / PRIOR_ONNX, mixture_graph(prior["means"], prior["spreads"]).SerializeToString()))
+    elif prior:
         written.append(write_bytes(out / PRIOR_BIN, prior_bytes(prior)))
     return written + [
         write_json(out / SIDECAR, sidecar(meta, prior, inputs, output, graph_info)),

@@ -13,7 +13,7 @@ from genforge import __version__, runtime
 from genforge.bundle import Bundle, load
 from genforge.core import latent
 from genforge.domains import codec_for
-from genforge.atomic import atomic_folder, write_bytes
+from genforge.atomic import atomic_folder, published, write_bytes
 from genforge.errors import GenforgeError
 from genforge.images import png_bytes, strip
 
@@ -92,7 +92,6 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
     centre = z.copy()
     tries = np.zeros(n, int)
     pending = np.nonzero(~passes(assets, ids))[0]
-    origin = latent.to_z(np.zeros((1, dim), np.float32), prior)
     net = net or runtime.decoder(bundle)
     for _ in range(MAX_PLAYABLE_ROUNDS):
         if not len(pending):
@@ -100,10 +99,9 @@ def make_playable(bundle: Bundle, codec, z: np.ndarray, ids: np.ndarray, assets:
         tries[pending] = tries[pending] % (FRESH_TRIES + LOCAL_TRIES) + 1
         fresh = pending[tries[pending] <= FRESH_TRIES]
         if len(fresh):
-            centre[fresh] = push_attributes(bundle, latent.to_z(latent.sample_u(rng, len(fresh), dim), prior),
-                                            attributes)
+            centre[fresh] = push_attributes(bundle, latent.draw(prior, rng, len(fresh), dim, ids[fresh]), attributes)
         sigma = 0.15 * np.maximum(tries[pending] - FRESH_TRIES, 0)  # 0 for a fresh draw: the draw itself
-        step = latent.to_z(latent.sample_u(rng, len(pending), dim), prior) - origin  # prior-shaped noise
+        step = latent.spread(prior, rng, len(pending), dim)  # prior-shaped noise
         candidates = (centre[pending] + sigma[:, None] * step).astype(np.float32)
         decoded = runtime.decode_assets(bundle, codec, candidates, ids[pending], tile_rng, temperature, net)
         good = passes(decoded, ids[pending])
@@ -140,7 +138,9 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
         return _sample_long(bundle, codec, n, seed, out, condition, temperature, quiet, playable, stats, length)
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
     z = push_attributes(bundle, z, attributes)
-    net = runtime.decoder(bundle)  # one onnxruntime session for the draws and any --playable redraws
+    net = runtime.decoder(bundle)  # one onnxruntime session for the draws and any redraws
+    z, _ = runtime.redraw_copies(bundle, codec, z, ids, seed, net, lambda fresh: push_attributes(bundle, fresh,
+                                                                                                  attributes))
     assets = runtime.decode_assets(bundle, codec, z, ids, np.random.default_rng([seed, 1]), temperature, net,
                                    repair=repair)
     attempts = None
@@ -151,7 +151,7 @@ def sample(model: str | Path | None, domain: str, n: int, seed: int, out: str | 
                           "first_draw_playable": float(np.mean(attempts == 1))})
     with atomic_folder(out) as folder:
         written = _write_all(bundle, codec, domain, n, seed, folder, z, ids, assets, attempts, attributes, quiet)
-    return [Path(out) / p.relative_to(folder) for p in written]
+    return published(written, folder, out)
 
 
 def _write_all(bundle: Bundle, codec, domain: str, n: int, seed: int, out: Path, z, ids, assets, attempts,
@@ -199,13 +199,13 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
     if stats is not None:
         stats.update({"windows_decoded_per_level": float(np.mean([i["windows_decoded"] for i in infos])),
                       "restarts_per_level": float(np.mean([i["restarts"] for i in infos]))})
-    out = Path(out)
     written = []
-    for i, grid in enumerate(levels):
-        props = _properties(bundle, codec, ids[i], None, seed=seed, index=i, length=length, playable=playable)
-        written += codec.export(grid, int(ids[i]), out, f"level-{seed}-{i:03d}-len{length}", props)
-    written.append(write_bytes(out / f"sheet-{seed}-len{length}.png", codec.sheet_of(levels[:32], ids[:32])))
-    return written
+    with atomic_folder(out) as folder:
+        for i, grid in enumerate(levels):
+            props = _properties(bundle, codec, ids[i], None, seed=seed, index=i, length=length, playable=playable)
+            written += codec.export(grid, int(ids[i]), folder, f"level-{seed}-{i:03d}-len{length}", props)
+        written.append(write_bytes(folder / f"sheet-{seed}-len{length}.png", codec.sheet_of(levels[:32], ids[:32])))
+    return published(written, folder, out)
 
 
 def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Path,
@@ -222,24 +222,24 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
     codec = codec_for(bundle.meta)
     label = bundle.label_id(condition)
     label = (0 if bundle.labels else -1) if label is None else label
-    # Interpolate among the standard-normal draws the prior is made of, where slerp belongs.
     prior = bundle.prior
     ends = []
     for seed, file in ((from_seed, from_file), (to_seed, to_file)):
         if file is not None:
             grid = codec.to_onehot(codec.read_window(file, label))[None]
-            ends.append(latent.to_u(runtime.encode(bundle, grid, np.array([label])), prior)[0])
-        else:
-            ends.append(latent.seed_u(seed, bundle.latent_dim))
-    zs = latent.to_z(latent.path(ends[0], ends[1], steps, spherical), prior)
+            ends.append(runtime.encode(bundle, grid, np.array([label]))[0])
+        else:  # the draw `sample --seed SEED --condition` makes first
+            rng = np.random.default_rng(seed)
+            ends.append(latent.draw(prior, rng, 1, bundle.latent_dim, np.array([label]))[0])
+    zs = latent.path_between(ends[0], ends[1], steps, spherical, prior)
     ids = np.full(steps, label)
     # A real asset's end is reproduced as the decoder reconstructs it; calibration is for prior draws.
     assets = runtime.decode_assets(bundle, codec, zs, ids, calibrated=from_file is None and to_file is None)
-    out = Path(out)
     written = []
-    for i in range(steps):
-        props = _properties(bundle, codec, label, zs[i], step=i, steps=steps,
-                            start=str(from_file or f"seed {from_seed}"), end=str(to_file or f"seed {to_seed}"))
-        written += codec.export(assets[i], label, out, f"step-{i:03d}", props)
-    written.append(write_bytes(out / "strip.png", png_bytes(strip([codec.preview(a, label) for a in assets]))))
-    return written
+    with atomic_folder(out) as folder:
+        for i in range(steps):
+            props = _properties(bundle, codec, label, zs[i], step=i, steps=steps,
+                                start=str(from_file or f"seed {from_seed}"), end=str(to_file or f"seed {to_seed}"))
+            written += codec.export(assets[i], label, folder, f"step-{i:03d}", props)
+        written.append(write_bytes(folder / "strip.png", png_bytes(strip([codec.preview(a, label) for a in assets]))))
+    return published(written, folder, out)

@@ -51,10 +51,12 @@ def sized_to_data(model_cfg: ModelConfig, windows: np.ndarray) -> tuple[ModelCon
 
 
 def grid_spec(codec) -> GridSpec:
-    """What the training pipeline needs of a codec: its grid, likelihood and labels, and which
-    cells carry no content (optional codec attributes `ignore_class`, `row_mask`)."""
+    """What the training pipeline needs of a codec: its grid, likelihood and labels, which cells
+    carry no content and which channels form one-of groups (optional codec attributes `ignore_class`,
+    `row_mask`, `one_of`)."""
     return GridSpec(tuple(codec.grid_shape), codec.likelihood, len(codec.labels),
-                    getattr(codec, "ignore_class", None), getattr(codec, "row_mask", None))
+                    getattr(codec, "ignore_class", None), getattr(codec, "row_mask", None),
+                    tuple(getattr(codec, "one_of", ())))
 
 
 # ---------------------------------------------------------------- the train job
@@ -99,8 +101,11 @@ def reexport_decoder(run: Path) -> float:
     from genforge.bundle import META_FILE, open_bundle
     from genforge.core import latent
 
+    from genforge.core.keras_file import load_keras
+    from genforge.trust import HASHES, file_hashes
+
     bundle = open_bundle(run)
-    decoder = keras.saving.load_model(run / "decoder.keras", compile=False)
+    decoder = load_keras(bundle.file("decoder_keras"))
     model_cfg = cfg_mod.from_dict(ModelConfig, bundle.meta["model_config"])
     n_labels = len(bundle.labels)
     export_decoder_onnx(decoder, tuple(bundle.meta["shape"]), n_labels, model_cfg, run / "decoder.onnx")
@@ -110,8 +115,21 @@ def reexport_decoder(run: Path) -> float:
     keras_logits = keras.ops.convert_to_numpy(decoder([z, labels] if n_labels else [z]))
     diff = onnx_difference(run / "decoder.onnx", n_labels, z, labels, keras_logits)
     bundle.meta["metrics"]["onnx_max_abs_diff"] = diff
+    if HASHES in bundle.meta:  # the re-exported decoder.onnx is what the folder now holds
+        bundle.meta[HASHES].update(file_hashes(run, ["decoder.onnx"]))
     write_json(bundle.path / META_FILE, bundle.meta)
     return diff
+
+
+def encode_posterior(model: VAE, windows: np.ndarray, label_ids: np.ndarray, spec: GridSpec,
+                     batch: int = DENSE_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances of compact windows, made dense a batch at a time."""
+    means, log_vars = [], []
+    for i in range(0, len(windows), batch):
+        mean, log_var = model.encode(spec.dense(windows[i:i + batch]), spec.labels(label_ids[i:i + batch]))
+        means.append(keras.ops.convert_to_numpy(mean))
+        log_vars.append(keras.ops.convert_to_numpy(log_var))
+    return np.concatenate(means), np.concatenate(log_vars)
 
 
 def sample_assets(model: VAE, codec, z: np.ndarray, label_ids: np.ndarray, logit_bias: np.ndarray | None,
@@ -170,7 +188,7 @@ def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], pri
     rows = []
     for label in range(max(n_labels, 1)):
         mine = grids[ids == label] if n_labels else grids
-        z = latent.to_z(latent.sample_u(rng, n, prior["mean"].shape[0]), prior)
+        z = latent.draw(prior, rng, n, model.decoder.inputs[0].shape[1], np.full(n, label))
         logits = decode_logits(model, z, latent.one_hot(np.full(n, label), n_labels))
         free = codec.calibrated_classes(label) if hasattr(codec, "calibrated_classes") else None
         rows.append(calibrate.fit_logit_bias(logits, calibrate.class_frequencies(mine, n_classes), free))
@@ -188,6 +206,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     from genforge.atomic import write_bytes
     from genforge.bundle import PRIOR_FILE, write_meta, write_prior
     from genforge.core import latent
+    from genforge.trust import HASHES, file_hashes
 
     out = Path(out)
     n_labels = len(codec.labels)
@@ -200,18 +219,23 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     metrics = {}
     for split, (windows, ids) in splits.items():
         metrics[split] = codec.metrics(windows, reconstruct(model, codec, windows, ids, spec), ids)
-    train_z = encode_mean(model, *splits["train"], spec)
+    train_z, train_log_var = encode_posterior(model, *splits["train"], spec)
     # Attribute vectors (MusicVAE's latent arithmetic), for codecs that measure attributes of a window.
     attributes = latent.attribute_vectors(train_z, codec.attributes(*splits["train"])) \
         if hasattr(codec, "attributes") else {}
-    prior = latent.fit_prior(train_z)
+    # A VAE's prior is the mixture of its training windows' posteriors (its own aggregate posterior);
+    # a deterministic autoencoder has no posterior spread, so a Gaussian is fitted to its codes.
+    prior = latent.fit_mixture(train_z, train_log_var, splits["train"][1]) if model_cfg.variational \
+        else latent.fit_prior(train_z)
+    if prior["kind"] == latent.MIXTURE:  # sampling near a window's code can give the window back: redrawn
+        prior["training_hashes"] = latent.window_hashes(splits["train"][0])
 
     logit_bias = fit_calibration(model, codec, splits["train"], prior, train_cfg.seed) \
         if codec.likelihood == "categorical" else None
 
     rng = np.random.default_rng(train_cfg.seed)
-    z = latent.to_z(latent.sample_u(rng, n_novelty, train_z.shape[1]), prior)
     ids = rng.integers(0, max(n_labels, 1), n_novelty)
+    z = latent.draw(prior, rng, n_novelty, train_z.shape[1], ids)
     samples = sample_assets(model, codec, z, ids, logit_bias)
     metrics["samples"] = {"n": n_novelty, "share_identical_to_training": share_copied(samples, splits["train"][0])}
     warnings = check_result(codec, spec, splits, metrics, samples, ids, train_cfg.seed)
@@ -226,6 +250,8 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
 
     write_bytes(out / "samples.png", codec.sheet_of(list(samples[:16]), ids[:16] if n_labels else [-1] * 16))
     write_prior(out, prior)
+    files = {"decoder": "decoder.onnx", "encoder": "encoder.onnx", "prior": PRIOR_FILE,
+             "decoder_keras": "decoder.keras", "encoder_keras": "encoder.keras"}
     write_meta(out, {
         "domain": codec.domain, "likelihood": codec.likelihood, "shape": list(codec.grid_shape),
         "latent_dim": int(train_z.shape[1]), "labels": list(codec.labels),
@@ -233,8 +259,8 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
         "command": command, **(record or {}), "metrics": metrics, "warnings": warnings, "notes": list(notes),
         "attributes": attributes,
-        "history": history, "files": {"decoder": "decoder.onnx", "encoder": "encoder.onnx", "prior": PRIOR_FILE,
-                                      "decoder_keras": "decoder.keras", "encoder_keras": "encoder.keras"},
+        "history": history, "files": files,
+        HASHES: file_hashes(out, [*files.values(), "samples.png"]),  # `genforge info` says if they change
     })
     return out
 
@@ -270,8 +296,9 @@ def start_from(run: str | Path, codec) -> tuple[object, list[int | None] | None,
             raise GenforgeError(f"--init-from {run}: that model has {source.grid_shape[-1] // 2} voices, this data "
                                 f"{codec.grid_shape[-1] // 2}")
         class_map, what = None, "the same voices"
-    networks = SimpleNamespace(**{name: keras.saving.load_model(bundle.file(f"{name}_keras"), compile=False)
-                                  for name in ("encoder", "decoder")})
+    from genforge.core.keras_file import load_keras
+
+    networks = SimpleNamespace(**{name: load_keras(bundle.file(f"{name}_keras")) for name in ("encoder", "decoder")})
     return networks, class_map, f"started from the weights of {bundle.name} ({what})"
 
 

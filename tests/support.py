@@ -7,8 +7,10 @@ A fresh clone without that shared folder still runs every test that does not nee
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +113,19 @@ def assert_user_error(res, *says: str, out: Path | None = None) -> str:
     return line
 
 
+def run_exported_readme(model, pkg, extra: str = "") -> subprocess.CompletedProcess:
+    """Export `model`, then run only the Python block of the package's README (plus `extra`),
+    where genforge cannot be imported and every warning is an error."""
+    done = subprocess.run([sys.executable, "-m", "genforge", "export", str(model), "--out", str(pkg)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    readme = (pkg / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    guard = "import sys\nsys.modules['genforge'] = None  # the package must not need genforge\n"
+    return subprocess.run([sys.executable, "-W", "error", "-c", guard + code + extra], cwd=pkg, capture_output=True,
+                          text=True)
+
+
 def invoke(*args: str) -> subprocess.CompletedProcess:
     """`genforge ARGS` in this process through Typer's CliRunner (the app itself turns an error the
     user caused into one stderr line and exit status 2); faster than a subprocess when TensorFlow
@@ -124,3 +139,10 @@ def invoke(*args: str) -> subprocess.CompletedProcess:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(["genforge", *words], result.exit_code, result.stdout, result.stderr)
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder` (hidden ones too), by its path relative to it: what two
+    runs' outputs are compared by."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}

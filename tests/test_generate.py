@@ -19,6 +19,7 @@ from genforge.domains import codec_for
 from genforge.domains.levels.grid import to_chars
 from genforge.domains.levels.read import read_tmj
 from genforge.domains.levels.tiles import TILE_PX
+from genforge.errors import GenforgeError
 from genforge.generate import interpolate, sample
 
 pytestmark = needs_vglc
@@ -67,8 +68,7 @@ def test_sample_writes_each_level_three_ways_and_a_sheet(tiny_model, sampled):
     # written through temporary files, yet with the mode a plain open() gives (not mkstemp's 0600)
     assert {(out / n).stat().st_mode & 0o777 for n in on_disk} == {FILE_MODE}
     vocabulary = open_bundle(tiny_model).meta["codec"]["vocabulary"]
-    rng = np.random.default_rng(5)  # the draws `--seed 5` names, through the model's fitted prior
-    z = latent.to_z(rng.standard_normal((3, 8)), open_bundle(tiny_model).prior)
+    z, _ = runtime.sample_latents(open_bundle(tiny_model), 3, 5, None)  # the draws `--seed 5` names
     for i, stem in enumerate(stems):
         rows = _grid(out / f"{stem}.txt")
         assert len(rows) == 14 and all(len(r) == 28 for r in rows)
@@ -131,23 +131,24 @@ def test_interpolate_between_seeds(tiny_model, sampled, tmp_path):
     z = [json.loads(props["latent"]) for props in
          ({p["name"]: p["value"] for p in json.loads((path / f"step-{i:03d}.tmj").read_text())["properties"]}
           for i in range(4))]
-    # The path runs among the prior's standard-normal draws u; z = to_z(u) is what is decoded.
-    prior = open_bundle(tiny_model).prior
-    z = [latent.to_u(np.asarray(v)[None], prior)[0] for v in z]
-    a, b = np.random.default_rng(5).standard_normal(8), np.random.default_rng(9).standard_normal(8)
-    assert np.allclose(z[0], a, atol=1e-3) and np.allclose(z[3], b, atol=1e-3)
-    # Spherical by default: the path follows the great circle (a VAE's samples live on a shell;
-    # the straight line's middle is short and decodes washed out).
-    omega = np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    # The ends are the seeds' first draws; the path turns around the prior's centre.
+    bundle = open_bundle(tiny_model)
+    prior = bundle.prior
+    a, b = (runtime.sample_latents(bundle, 1, seed, None)[0][0] for seed in (5, 9))
+    assert np.allclose(z[0], a, atol=1e-4) and np.allclose(z[3], b, atol=1e-4)
+    assert np.allclose(z, latent.path_between(a, b, 4, True, prior), atol=1e-4)
+    # Spherical by default: the path follows the great circle around the centre (a VAE's samples live
+    # on a shell; the straight line's middle is short and decodes washed out).
+    c = latent.centre(prior, 8)
+    omega = np.arccos((a - c) @ (b - c) / np.linalg.norm(a - c) / np.linalg.norm(b - c))
     for i, t in ((1, 1 / 3), (2, 2 / 3)):
-        on_arc = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+        on_arc = (np.sin((1 - t) * omega) * (a - c) + np.sin(t * omega) * (b - c)) / np.sin(omega) + c
         assert np.allclose(z[i], on_arc, atol=1e-3), i
         assert not np.allclose(z[i], (1 - t) * a + t * b, atol=1e-2), i
     linear = tmp_path / "linear"
     interpolate(tiny_model, "levels", 4, linear, from_seed=5, to_seed=9, spherical=False)
     props = {p["name"]: p["value"] for p in json.loads((linear / "step-001.tmj").read_text())["properties"]}
-    assert np.allclose(latent.to_u(np.asarray(json.loads(props["latent"]))[None], prior)[0], (2 * a + b) / 3,
-                       atol=1e-3)
+    assert np.allclose(np.asarray(json.loads(props["latent"])), (2 * a + b) / 3, atol=1e-4)
 
 
 def test_interpolate_from_a_real_level_to_a_generated_map(tiny_model, sampled, tmp_path):
@@ -236,10 +237,10 @@ def test_a_new_output_folder_appears_whole_or_not_at_all(tiny_model, tmp_path, m
         return real_export(self, indices, label_id, out_dir, stem, properties)
 
     monkeypatch.setattr(LevelCodec, "export", export_then_crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(GenforgeError, match="disk full; nothing was written"):
         sample(tiny_model, "levels", 4, 1, tmp_path / "crashed", quiet=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["levels"], "nothing of the crashed run remains"
-    # into a folder that exists already, files are added one by one (each written atomically)
+    # into a folder that exists already, the run's files are staged inside it, then moved in together
     more = sample(tiny_model, "levels", 2, 9, out, quiet=True)
     assert all(p.is_file() for p in more) and not list(out.glob(".*"))
 
@@ -267,3 +268,21 @@ def test_sampling_levels_needs_neither_tensorflow_nor_pillow(tmp_path):
     assert loaded == [], res.stderr
     assert len(list(out.glob("level-*.png"))) == 3 and (out / "sheet-0.png").is_file()
     assert list(out.glob("tileset-*.png")), "the tileset image the maps point at"
+
+
+@needs_vglc
+def test_draws_that_copy_a_training_window_are_redrawn(tiny_model):
+    """Every first draw is made to look like a copy (its own fingerprint counted as a training
+    window's): each is redrawn, and the new ones are not copies."""
+    bundle = open_bundle(tiny_model)
+    codec = codec_for(bundle.meta)
+    z, ids = runtime.sample_latents(bundle, 6, 3, None)
+    first = runtime.decode_assets(bundle, codec, z, ids)
+    bundle.prior["training_hashes"] = latent.window_hashes(first)
+    again, redrawn = runtime.redraw_copies(bundle, codec, z, ids, seed=3)
+    assert redrawn >= 6 and not np.isin(latent.window_hashes(runtime.decode_assets(bundle, codec, again, ids)),
+                                        bundle.prior["training_hashes"]).any()
+    assert not np.allclose(again, z)
+    # a trained bundle carries its training windows' fingerprints, and nothing sampled matches one
+    trained = open_bundle(tiny_model)
+    assert len(set(trained.prior["training_hashes"].tolist())) > 1000

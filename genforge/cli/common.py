@@ -33,9 +33,17 @@ def recorded_command(ctx: typer.Context) -> str:
 
 def print_description(path: Path) -> None:
     """`genforge info`'s account of a run folder (also printed when training ends)."""
-    from genforge.bundle import describe, open_bundle
+    from genforge.bundle import META_FILE, describe, open_bundle
     from genforge.domains import codec_for
+    from genforge.errors import GenforgeError, brief
+    from genforge.trust import integrity_line
 
     bundle = open_bundle(path)
-    for line in describe(bundle, codec_for(bundle.meta).describe(bundle.split)):
+    try:
+        lines = describe(bundle, codec_for(bundle.meta, bundle.path / META_FILE).describe(bundle.split))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:  # a damaged or hand-edited file
+        raise GenforgeError(f"{bundle.path / META_FILE}: malformed run metadata ({type(e).__name__}: "
+                            f"{brief(e, 120)})") from None
+    lines.insert(1, integrity_line(bundle.path, bundle.meta))
+    for line in lines:
         typer.echo(line)

@@ -7,7 +7,9 @@ turns them into one-hot / float grids on the fly, so memory follows the batch, n
 Two kinds of cell carry no content and are left out of the loss and the accuracy (`GridSpec`):
 `ignore_class`, a class that marks cells outside the map (a legend's `null` tile), and `row_mask`,
 per label the rows (music: steps) a window of that label fills (windows of a shorter metre are
-padded to the common length).
+padded to the common length). `one_of`: groups of a Bernoulli grid's channels whose cells along a
+row form one categorical (genforge.core.one_of; music: the onset and hold planes of a voice that
+never sounds two notes at once).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from genforge.config import ModelConfig, TrainConfig
+from genforge.core import one_of
 from genforge.core.vae import BERNOULLI, VAE
 
 DENSE_BATCH = 512  # windows made dense at a time outside training (encoding, decoding, metrics)
@@ -36,6 +39,7 @@ class GridSpec:
     n_labels: int = 0
     ignore_class: int | None = None          # cells of this class are not content
     row_mask: np.ndarray | None = None       # (labels, H) bool: the rows a window of each label fills
+    one_of: tuple[tuple[int, ...], ...] = ()  # Bernoulli: channel groups decoded as one class per row
 
     def dense(self, windows: np.ndarray) -> np.ndarray:
         """Compact windows -> the float32 grids the VAE sees (numpy, for a batch)."""
@@ -169,10 +173,14 @@ def set_data_bias(model: VAE, windows: np.ndarray, spec: GridSpec, pos_weight: f
                   sample: int = 4096) -> np.ndarray:
     """Set the decoder's output bias to the best constant prediction for the training windows: per
     channel, log(w p / (1 - p)) for a Bernoulli likelihood (p: share of cells on, w: pos_weight)
-    or log p for a categorical one. Returns the bias."""
+    or log p for a categorical one; for a one-of group's channels, the logits that give its rows'
+    class shares (genforge.core.one_of.constant_logits). Returns the bias."""
     idx = np.linspace(0, len(windows) - 1, min(len(windows), sample)).astype(int)
-    p = np.clip(spec.dense(windows[idx]).mean(axis=(0, 1, 2), dtype=np.float64), 1e-5, 1 - 1e-5)
+    dense = spec.dense(windows[idx])
+    p = np.clip(dense.mean(axis=(0, 1, 2), dtype=np.float64), 1e-5, 1 - 1e-5)
     bias = np.log(pos_weight * p / (1 - p)) if spec.likelihood == BERNOULLI else np.log(p)
+    for group in spec.one_of:
+        bias[list(group)] = one_of.constant_logits(dense, group)
     model.decoder.get_layer("logits").bias.assign(bias.astype(np.float32))
     return bias
 
@@ -186,7 +194,8 @@ def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.n
     keras.utils.set_random_seed(train_cfg.seed)
     epochs, patience = schedule(len(train[0]), train_cfg)
     steps = math.ceil(len(train[0]) / train_cfg.batch_size)
-    model = VAE(spec.shape, spec.n_labels, spec.likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed)
+    model = VAE(spec.shape, spec.n_labels, spec.likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed,
+                one_of=spec.one_of)
     first = (spec.dense(train[0][:1]), spec.labels(train[1][:1]))
     model(first)  # builds the weights, so checkpoints can be saved
     if init is not None:

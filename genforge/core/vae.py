@@ -5,6 +5,13 @@ a Keras model with its own train_step/test_step and loss trackers, maths in `ker
 Inputs are (grid, label_one_hot) tuples; label_one_hot has width 0 for an unconditional model.
 Training batches add per-cell weights (grid, label_one_hot, weights): cells of weight 0 carry no
 content (outside the map, past a window's end) and count in neither the loss nor the accuracy.
+
+A Bernoulli grid may name `one_of` groups of channels whose cells along the W axis form one
+categorical per row (genforge.core.one_of: nothing, or channels c_j..c_last on at one position;
+music: a monophonic voice's onset and hold planes). Their loss is that categorical's cross-entropy
+per row (class "nothing" at the fixed logit 0, the row weighted by its cells' largest weight); the
+other channels keep the per-cell Bernoulli. The accuracy stays per cell: a group's cells are
+those of its most likely class.
 """
 from __future__ import annotations
 
@@ -21,11 +28,17 @@ BERNOULLI = "bernoulli"       # independent on/off per cell and channel (piano-r
 
 class VAE(keras.Model):
     def __init__(self, shape, n_labels: int, likelihood: str, config: ModelConfig, steps_per_epoch: int = 1,
-                 seed: int = 0, **kwargs):
+                 seed: int = 0, one_of=(), **kwargs):
         super().__init__(**kwargs)
         self.grid_shape = tuple(shape)
         self.n_labels = n_labels
         self.likelihood = likelihood
+        self.one_of = tuple(tuple(int(c) for c in g) for g in one_of)
+        grouped = [c for g in self.one_of for c in g]
+        if grouped and (likelihood != BERNOULLI or len(set(grouped)) < len(grouped)
+                        or not all(0 <= c < self.grid_shape[-1] for c in grouped)):
+            raise ValueError(f"one-of groups {self.one_of} need a Bernoulli grid and distinct channels "
+                             f"of its {self.grid_shape[-1]}")
         self.config = config
         self.encoder = build_encoder(self.grid_shape, n_labels, config)
         self.decoder = build_decoder(self.grid_shape, n_labels, config)
@@ -80,11 +93,19 @@ class VAE(keras.Model):
             hit = ops.cast(ops.equal(ops.argmax(logits, -1), ops.argmax(grid, -1)), "float32")
         else:
             # -log p(grid): softplus(-l) where on, softplus(l) where off; on-cells weighted by pos_weight.
-            cell = ops.sum(cfg.pos_weight * grid * ops.softplus(-logits) + (1.0 - grid) * ops.softplus(logits), -1)
+            cell = cfg.pos_weight * grid * ops.softplus(-logits) + (1.0 - grid) * ops.softplus(logits)
+            if self.one_of:
+                free = [float(all(c not in g for g in self.one_of)) for c in range(self.grid_shape[-1])]
+                cell = cell * ops.convert_to_tensor(free, "float32")
+            cell = ops.sum(cell, -1)
             hit = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), grid), "float32")
         if weights is None:
             weights = ops.ones_like(cell)
         reconstruction = ops.mean(ops.sum(cell * weights, axis=(1, 2)))
+        if self.one_of:
+            row_loss, predicted = self._one_of_terms(grid, logits)
+            reconstruction = reconstruction + ops.mean(ops.sum(row_loss * ops.max(weights, axis=2), axis=1))
+            hit = ops.cast(ops.equal(predicted, grid), "float32")
         hit_weights = weights if self.likelihood == CATEGORICAL else weights[..., None] * ops.ones_like(hit)
         accuracy = ops.sum(hit * hit_weights) / ops.maximum(ops.sum(hit_weights), 1.0)
         losses = {"reconstruction": reconstruction, "accuracy": accuracy}
@@ -107,6 +128,27 @@ class VAE(keras.Model):
             losses["contractive"] = penalty
         losses["loss"] = total
         return losses
+
+    def _one_of_terms(self, grid, logits):
+        """Cross-entropy per row summed over the one-of groups (N, H), and the predicted cells of every
+        channel (N, H, W, C): a group's from its most likely class, the others' where the logit > 0."""
+        h, w, c = self.grid_shape
+        row_loss = 0.0
+        predicted = {}
+        for group in self.one_of:
+            k = len(group)
+            flat = ops.reshape(ops.stack([logits[..., ch] for ch in group], axis=2), (-1, h, k * w))
+            on = ops.reshape(ops.stack([grid[..., ch] for ch in group], axis=2), (-1, h, k * w))
+            full = ops.concatenate([ops.zeros_like(flat[..., :1]), flat], axis=-1)     # class 0: nothing, logit 0
+            first = on * ops.cast(ops.cumsum(on, axis=-1) - on < 0.5, "float32")     # the row's class: first cell on
+            target = ops.concatenate([1.0 - ops.max(on, axis=-1, keepdims=True), first], axis=-1)
+            row_loss = row_loss + ops.logsumexp(full, axis=-1) - ops.sum(target * full, axis=-1)
+            pick = ops.one_hot(ops.argmax(full, axis=-1), k * w + 1, dtype="float32")[..., 1:]
+            nested = ops.cumsum(ops.reshape(pick, (-1, h, k, w)), axis=2)            # c_j implies c_j+1..
+            for j, ch in enumerate(group):
+                predicted[ch] = nested[:, :, j, :]
+        cells = [predicted[ch] if ch in predicted else ops.cast(logits[..., ch] > 0, "float32") for ch in range(c)]
+        return row_loss, ops.stack(cells, axis=-1)
 
     def _track(self, losses):
         for name, value in losses.items():

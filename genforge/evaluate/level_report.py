@@ -147,7 +147,9 @@ def markdown(report: dict) -> str:
              f"{report['n']} unfiltered samples (seed {report['seed']}, temperature {report['temperature']:g}"
              f"{', condition ' + report['condition'] if report['condition'] else ''}), genforge "
              f"{report['genforge_version']}. Held-out: windows of whole levels the model never trained on; "
-             "every figure compares a set with the training windows.", ""]
+             "every figure compares a set with the training windows."
+             + (f" {report['copies_redrawn']} draws that copied a training window were redrawn, as `sample` redraws "
+                "them." if report.get("copies_redrawn") else ""), ""]
     for name, e in report["games"].items():
         w = e["windows"]
         lines += [f"## {name}", "",
@@ -166,6 +168,11 @@ def markdown(report: dict) -> str:
                   f"{fmt(e['novelty']['held_out']['share_identical'])} | - |",
                   f"| diversity: mean pairwise Hamming | {fmt(e['diversity']['samples'])} | "
                   f"{fmt(e['diversity']['held_out'])} | - |"]
+        auc = e.get("two_sample_auc")
+        if auc:
+            lines.append(f"| two-sample AUC against the training windows (0.5: indistinguishable; raw decoder "
+                         f"{fmt(auc['raw_decoder_vs_training'])}) | {fmt(auc['samples_vs_training'])} | "
+                         f"{fmt(auc['held_out_vs_training'])} | - |")
         for k in (2, 3):
             kl = e[f"kl_{k}x{k}"]
             lines.append(f"| KL {k}x{k}: training ‖ set | {fmt(kl['samples']['training_vs_set'])} | "
@@ -201,7 +208,9 @@ def markdown(report: dict) -> str:
     lines += ["## Figures", ""] + [f"- `{f}`" for f in report.get("figures", [])]
     lines += ["", "Definitions: see `genforge/evaluate/levels.py` (novelty and diversity are shares of differing cells; "
               "KL over k x k tile patterns with add-half smoothing; leniency = -(enemies + solid hazards + gap "
-              "columns) / columns). Playability rules: `genforge/domains/levels/playability.py`."]
+              "columns) / columns; two-sample AUC: 5-fold held-out AUC of a logistic regression on one-hot tiles "
+              "and 2 x 2 pattern counts telling a set from the training windows, sets cut to one size). "
+              "Playability rules: `genforge/domains/levels/playability.py`."]
     if report["notes"]:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
@@ -222,6 +231,11 @@ def summary_lines(report: dict) -> list[str]:
                      f"held-out {fmt(e['novelty']['held_out']['mean'])}")
         lines.append(f"  diversity          samples {fmt(e['diversity']['samples'])}  "
                      f"held-out {fmt(e['diversity']['held_out'])}")
+        auc = e.get("two_sample_auc")
+        if auc:
+            lines.append(f"  two-sample AUC     samples {fmt(auc['samples_vs_training'])} (raw decoder "
+                         f"{fmt(auc['raw_decoder_vs_training'])})  held-out {fmt(auc['held_out_vs_training'])}  "
+                         "(against the training windows)")
         for k in (2, 3):
             kl = e[f"kl_{k}x{k}"]
             lines.append(f"  KL {k}x{k} (train||set, set||train)  samples {fmt(kl['samples']['training_vs_set'])}, "

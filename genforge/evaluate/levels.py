@@ -40,7 +40,8 @@ from genforge.domains import codec_for
 from genforge.domains.levels import grid, playability, read
 from genforge.domains.levels.stats import window_stats
 from genforge.errors import GenforgeError
-from genforge.evaluate.common import SETS, hamming_nearest, mean_pairwise, relative_gap, summary, training_data
+from genforge.evaluate.common import (SETS, hamming_nearest, mean_pairwise, relative_gap, summary, training_data,
+                                      two_sample_auc)
 from genforge.evaluate.level_report import figures, markdown
 
 MAPS = ("pca", "tsne")
@@ -57,6 +58,21 @@ def pattern_counts(windows: np.ndarray, k: int, depth: int) -> dict[int, int]:
             code = code * depth + windows[:, dy:dy + h - k + 1, dx:dx + w - k + 1]
     values, counts = np.unique(code, return_counts=True)
     return dict(zip(values.tolist(), counts.tolist()))
+
+
+def window_features(windows: np.ndarray, depth: int, patterns: int = 256) -> np.ndarray:
+    """What the two-sample classifier sees of tile windows (N, H, W): the one-hot tiles, and how
+    often the 2 x 2 tile patterns occur, hashed into `patterns` columns (a fixed hash, so every set
+    is described on the same columns)."""
+    n, h, w = windows.shape
+    onehot = np.eye(depth, dtype=np.float32)[windows].reshape(n, -1)
+    code = np.zeros((n, h - 1, w - 1), np.int64)
+    for dy in range(2):
+        for dx in range(2):
+            code = code * depth + windows[:, dy:dy + h - 1, dx:dx + w - 1]
+    bucket = ((code * 2654435761) >> 16) % patterns  # Knuth's multiplicative hash, its middle bits
+    counts = np.stack([np.bincount(b.ravel(), minlength=patterns) for b in bucket]).astype(np.float32)
+    return np.concatenate([onehot, counts / ((h - 1) * (w - 1))], 1)
 
 
 def kl_divergence(p_counts: dict[int, int], q_counts: dict[int, int], smoothing: float = 0.5) -> float:
@@ -118,6 +134,7 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
     names = [g["name"] for g in codec.games]
 
     z, ids = runtime.sample_latents(bundle, n, seed, condition)
+    z, redrawn = runtime.redraw_copies(bundle, codec, z, ids, seed)  # as `sample levels` does
     logits = runtime.decode(bundle, z, ids)
     raw = codec.from_logits(logits, np.random.default_rng([seed, 1]), temperature)
     indices = codec.repair(raw, logits, ids)  # what `sample levels` writes
@@ -132,7 +149,7 @@ def evaluate_levels(model: str | Path | None, n: int, out: str | Path, seed: int
 
     rng = np.random.default_rng([seed, 2])
     report = {"model": bundle.name, "genforge_version": __version__, "n": n, "seed": seed,
-              "temperature": temperature, "condition": condition, "games": {}, "notes": []}
+              "temperature": temperature, "condition": condition, "copies_redrawn": redrawn, "games": {}, "notes": []}
     stats_by_game, checkers = {}, {}
     for g, name in enumerate(names):
         c = corpus[name]
@@ -180,6 +197,12 @@ def _measure_game(sets: dict[str, np.ndarray], raw: np.ndarray, corpus: dict, ch
     entry["diversity"] = {"samples": round(mean_pairwise(idx["samples"][:1000]), 4) if len(idx["samples"]) > 1
                           else None,
                           "held_out": round(mean_pairwise(diverse_held), 4) if len(diverse_held) > 1 else None}
+    feats = {k: window_features(v, len(vocabulary)) for k, v in idx.items()}
+    raw_feats = window_features(grid.to_indices(raw, vocabulary), len(vocabulary)) if len(raw) else None
+    entry["two_sample_auc"] = {
+        "samples_vs_training": two_sample_auc(feats["samples"], feats["training"]),
+        "raw_decoder_vs_training": two_sample_auc(raw_feats, feats["training"]) if raw_feats is not None else None,
+        "held_out_vs_training": two_sample_auc(feats["held_out"], feats["training"])}
     for k in (2, 3):
         train_counts = pattern_counts(idx["training"], k, len(vocabulary))
         entry[f"kl_{k}x{k}"] = {}

@@ -18,6 +18,8 @@ windows, side by side, per condition and pooled:
                           ("used pitch classes")
   empty_bar_rate          share of bars in which nothing sounds
   qualified_note_rate     share of notes lasting at least 2 steps (an eighth note on a 16th grid)
+  voices (per voice)      clusters: share of the voice's onset steps where it starts two or more
+                          notes at once (0 in the Bach chorales); notes_per_beat: its notes per beat
   notes_per_bar           notes (all voices) per bar
   silent_windows          share of windows without a single note
   novelty                 share of cells (steps x pitches x onset/hold channels) differing between a
@@ -55,11 +57,11 @@ from genforge.domains import codec_for
 from genforge.domains.music.dataset import build_dataset
 from genforge.domains.music.metres import mode_word
 from genforge.domains.music.roll import as_batch, ts_text
-from genforge.domains.music.stats import ATTRIBUTES, summarise, window_attributes, window_sums
+from genforge.domains.music.stats import ATTRIBUTES, summarise, voice_sums, window_attributes, window_sums
 from genforge.domains.music.theory import KEY_SCALES, MODES, window_keys
 from genforge.errors import GenforgeError
 from genforge.evaluate.common import (SETS, finite, nearest_distance, relative_gap, summary,
-                                      training_data)
+                                      training_data, two_sample_auc)
 from genforge.evaluate.music_report import MEASURES, figures, markdown
 
 MOST = 20_000                 # samples per condition
@@ -73,14 +75,17 @@ _MODE_SCALES = KEY_SCALES.reshape(len(MODES), 12, 12)                          #
 
 # ---------------------------------------------------------------- measures (numpy)
 
-def measure_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray | None = None) -> dict:
+def measure_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray | None = None,
+                 steps_per_beat: int = 4) -> dict:
     """Per-window (numerator, denominator) of every measure above but novelty, (N,) arrays each,
     so any subset of windows is summarised by summing (music.stats.summarise). `modes`: per window the
-    index in music.theory.MODES its mode-based measures use, -1 for none (those windows are left out)."""
+    index in music.theory.MODES its mode-based measures use, -1 for none (those windows are left out).
+    Per voice v: "clusters/v" and "notes_per_beat/v" (music.stats.voice_sums)."""
     g = as_batch(grids)
     n = len(g)
     if not n:
-        return {k: (np.zeros(0, int), np.zeros(0, int)) for k in SUM_KEYS}
+        keys = list(SUM_KEYS) + [f"{k}/{v}" for v in range(g.shape[-1] // 2) for k in ("clusters", "notes_per_beat")]
+        return {k: (np.zeros(0, int), np.zeros(0, int)) for k in keys}
     modes = np.full(n, -1) if modes is None else np.asarray(modes)
     keys = window_keys(g, low)
     sums = window_sums(g, steps_per_bar, low, keys=keys)
@@ -95,13 +100,14 @@ def measure_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndar
     sums["in_asked_mode_scale"] = (np.where(has_mode, inside.max(1), 0), np.where(has_mode, per_class.sum(1), 0))
     agree = busy & has_mode & (keys // 12 == modes)
     sums["estimated_mode_agrees"] = (agree.astype(int), (busy & has_mode).astype(int))
+    sums.update(voice_sums(g, steps_per_beat))
     return sums
 
 
-def _chunked_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray) -> dict:
-    parts = [measure_sums(grids[i:i + CHUNK], steps_per_bar, low, modes[i:i + CHUNK])
+def _chunked_sums(grids: np.ndarray, steps_per_bar: int, low: int, modes: np.ndarray, steps_per_beat: int) -> dict:
+    parts = [measure_sums(grids[i:i + CHUNK], steps_per_bar, low, modes[i:i + CHUNK], steps_per_beat)
              for i in range(0, len(grids), CHUNK)]
-    return _join(parts, empty_like=measure_sums(grids[:0], steps_per_bar, low))
+    return _join(parts, empty_like=measure_sums(grids[:0], steps_per_bar, low, steps_per_beat=steps_per_beat))
 
 
 def _join(parts: list[dict], empty_like: dict | None = None) -> dict:
@@ -128,7 +134,8 @@ def describe(grids: np.ndarray, codec, label: str | None) -> dict:
     mode = mode_word(label, MODES)
     modes = np.full(len(grids), MODES.index(mode) if mode else -1)
     _, _, per_bar = codec.metre(label_id)
-    out = summarise(_chunked_sums(np.asarray(grids)[:, :codec.content_steps(label_id)], per_bar, codec.low, modes))
+    out = summarise(_chunked_sums(np.asarray(grids)[:, :codec.content_steps(label_id)], per_bar, codec.low, modes,
+                                  codec.steps_per_beat))
     out["windows"] = int(len(grids))
     if mode is None:
         out.pop("in_asked_mode_scale")
@@ -196,10 +203,24 @@ def recorded_test_pieces(bundle) -> list[str] | None:
 
 # ---------------------------------------------------------------- the job
 
+def roll_features(grids: np.ndarray, low: int) -> np.ndarray:
+    """What the two-sample classifier sees of piano-roll windows (N, S, P, 2V): each voice's onset
+    cells, and the window's pitch-class histogram of onsets (shares)."""
+    g = as_batch(grids)
+    onsets = g[..., 0::2]
+    n = len(g)
+    per_class = np.count_nonzero(onsets, axis=(1, 3)) @ np.eye(12)[(low + np.arange(g.shape[2])) % 12]
+    shares = per_class / np.maximum(per_class.sum(1, keepdims=True), 1)
+    return np.concatenate([onsets.reshape(n, int(np.prod(onsets.shape[1:]))).astype(np.float32),
+                           shares.astype(np.float32)], 1)
+
+
 def draw_samples(bundle, codec, net, n: int, seed: int, label: str | None, temperature: float):
-    """`n` samples as `genforge sample music --condition LABEL --seed SEED` draws them, decoded a
-    chunk at a time (the same draws as one call: the temperature stream is consumed in order)."""
+    """`n` samples as `genforge sample music --condition LABEL --seed SEED` draws them (copies of a
+    training window redrawn), decoded a chunk at a time (the same draws as one call: the
+    temperature stream is consumed in order)."""
     z, ids = runtime.sample_latents(bundle, n, seed, label)
+    z, _ = runtime.redraw_copies(bundle, codec, z, ids, seed, net)
     rng = np.random.default_rng([seed, 1])
     step = DECODE_CHUNK
     return np.concatenate([codec.from_logits(runtime.decode(bundle, z[i:i + step], ids[i:i + step], net), rng,
@@ -242,9 +263,10 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
         return index[np.maximum(ids, 0)] if len(ids) else np.zeros(0, int)
 
     names = list(bundle.labels) if bundle.labels else [None]
+    voice_names = [v.name for v in codec.voices]
     wanted = [asked] if asked is not None else list(range(len(names)))
     net = runtime.decoder(bundle)
-    per_condition, rolls = {}, {}
+    per_condition, rolls, full = {}, {}, {}
     rng = np.random.default_rng([seed, 2])
     for i in wanted:
         label = names[i]
@@ -259,26 +281,36 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
         modes = {"samples": mode_of([label], np.zeros(len(grids), int)),
                  "held_out": mode_of(ds.labels, held_ids[held_ids == i] if label is not None else held_ids),
                  "training": mode_of(ds.labels, train_ids[train_ids == i] if label is not None else train_ids)}
-        measured = {s: {"sums": _chunked_sums(g, per_bar, codec.low, modes[s]),
+        measured = {s: {"sums": _chunked_sums(g, per_bar, codec.low, modes[s], codec.steps_per_beat),
                         "attributes": _attributes(g, per_bar, codec.low)} for s, g in sets.items()}
         cells = steps * int(np.prod(codec.grid_shape[1:]))
         for s in ("samples", "held_out"):
             d = nearest_distance(np.concatenate([key_normalised(sets[s][j:j + CHUNK], codec.low)
                                                  for j in range(0, max(1, len(sets[s])), CHUNK)]), train_keyed(steps))
             measured[s]["novelty"] = d / cells if len(train_keyed(steps)) else np.full(len(d), np.nan)
+        features = {s: roll_features(g, codec.low) for s, g in sets.items()}
+        measured["two_sample_auc"] = {"samples_vs_held_out": two_sample_auc(features["samples"], features["held_out"]),
+                                      "training_vs_held_out": two_sample_auc(features["training"],
+                                                                             features["held_out"])}
+        full[key] = (grids, held[held_ids == i] if label is not None else held,
+                     train[train_ids == i] if label is not None else train)
         per_condition[key] = measured
         picks = rng.permutation(len(sets["held_out"]))[:4]
         rolls[key] = (grids[:4], held[held_ids == i][np.sort(picks)] if label is not None else held[np.sort(picks)],
                       label_id)
         report["conditions"][key] = {"metre": {"time_signature": ts_text(ts), "bars": bars, "steps": steps},
-                                     **_entry(measured)}
+                                     **_entry(measured, voice_names)}
     if len(per_condition) > 1:
         pooled = {s: {"sums": _join([m[s]["sums"] for m in per_condition.values()]),
                       "attributes": _join([m[s]["attributes"] for m in per_condition.values()]),
                       **({"novelty": np.concatenate([m[s]["novelty"] for m in per_condition.values()])}
                          if s != "training" else {})}
                   for s in SETS}
-        report["pooled"] = _entry(pooled)
+        pooled_sets = [np.concatenate([f[k] for f in full.values()]) for k in range(3)]  # whole tensors: one length
+        features = [roll_features(g, codec.low) for g in pooled_sets]
+        pooled["two_sample_auc"] = {"samples_vs_held_out": two_sample_auc(features[0], features[1]),
+                                    "training_vs_held_out": two_sample_auc(features[2], features[1])}
+        report["pooled"] = _entry(pooled, voice_names)
     if not len(held):
         report["notes"].append("no held-out windows: the held-out figures are empty")
 
@@ -323,8 +355,9 @@ def _training_windows(ds, seed: int, report: dict) -> tuple[np.ndarray, np.ndarr
     return train, train_ids
 
 
-def _entry(measured: dict) -> dict:
-    """Report entry of one condition (or the pool): measures, novelty and attributes per set."""
+def _entry(measured: dict, voice_names: list[str]) -> dict:
+    """Report entry of one condition (or the pool): measures, per-voice measures, novelty and
+    attributes per set."""
     ratios = {s: _ratios(measured[s]["sums"]) for s in SETS}
     entry = {"windows": {s: int(len(measured[s]["sums"]["silent_windows"][0])) for s in SETS}, "measures": {}}
     for k, _ in MEASURES:
@@ -333,12 +366,19 @@ def _entry(measured: dict) -> dict:
             continue
         row["gap"] = relative_gap(row["samples"], row["held_out"])
         entry["measures"][k] = row
+    entry["voices"] = {}
+    for v, name in enumerate(voice_names):
+        entry["voices"][name] = {}
+        for k in ("clusters", "notes_per_beat"):
+            row = {s: ratios[s].get(f"{k}/{v}") for s in SETS}
+            entry["voices"][name][k] = {**row, "gap": relative_gap(row["samples"], row["held_out"])}
     entry["novelty"] = {}
     for s in ("samples", "held_out"):
         v = measured[s]["novelty"]
         v = v[np.isfinite(v)]
         entry["novelty"][s] = {**summary(v), "share_identical": round(float(np.mean(v == 0)), 4) if len(v) else None}
     entry["novelty"]["gap"] = relative_gap(entry["novelty"]["samples"]["mean"], entry["novelty"]["held_out"]["mean"])
+    entry["two_sample_auc"] = measured.get("two_sample_auc")
     entry["attributes"] = {}
     for a in ATTRIBUTES:
         row = {s: summary(finite(measured[s]["attributes"][a])) for s in SETS}

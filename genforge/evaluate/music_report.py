@@ -80,6 +80,20 @@ def _table(entry: dict) -> list[str]:
                  f"{fmt(nov['samples']['mean'])} | {fmt(nov['held_out']['mean'])} | - | {percent(nov['gap'])} |")
     lines.append(f"| share identical to a training window (any key) | {fmt(nov['samples']['share_identical'])} | "
                  f"{fmt(nov['held_out']['share_identical'])} | - | - |")
+    auc = entry.get("two_sample_auc")
+    if auc:
+        lines.append(f"| two-sample AUC against the held-out windows (0.5: indistinguishable; for training windows "
+                     f"the real-vs-real reference) | {fmt(auc['samples_vs_held_out'])} | - | "
+                     f"{fmt(auc['training_vs_held_out'])} | - |")
+    if entry.get("voices"):
+        lines += ["", "Per voice: clusters (share of the voice's onsets where it starts two or more notes at once) "
+                  "and notes per beat:", "",
+                  "| voice | clusters: samples | held-out | training | notes per beat: samples | held-out | training "
+                  "| gap |", "|---|---|---|---|---|---|---|---|"]
+        for name, row in entry["voices"].items():
+            c, b = row["clusters"], row["notes_per_beat"]
+            lines.append(f"| {name} | {fmt(c['samples'])} | {fmt(c['held_out'])} | {fmt(c['training'])} | "
+                         f"{fmt(b['samples'])} | {fmt(b['held_out'])} | {fmt(b['training'])} | {percent(b['gap'])} |")
     lines += ["", "Per window (mean ± std):", "",
               "| attribute | samples | held-out | training | gap (samples vs held-out) |", "|---|---|---|---|---|"]
     for a, row in entry["attributes"].items():
@@ -132,7 +146,15 @@ def summary_lines(report: dict) -> list[str]:
             if row:
                 lines.append(f"  {k:<23} samples {fmt(row['samples'])}  held-out {fmt(row['held_out'])}  "
                              f"gap {percent(row['gap'])}")
+        for name, row in e.get("voices", {}).items():
+            c, b = row["clusters"], row["notes_per_beat"]
+            lines.append(f"  {name:<9} clusters samples {fmt(c['samples'])}  held-out {fmt(c['held_out'])}  "
+                         f"notes/beat samples {fmt(b['samples'])}  held-out {fmt(b['held_out'])}")
         nov = e["novelty"]
         lines.append(f"  {'novelty':<23} samples {fmt(nov['samples']['mean'])}  "
                      f"held-out {fmt(nov['held_out']['mean'])}  identical {fmt(nov['samples']['share_identical'])}")
+        auc = e.get("two_sample_auc")
+        if auc:
+            lines.append(f"  {'two-sample AUC':<23} samples {fmt(auc['samples_vs_held_out'])}  training "
+                         f"{fmt(auc['training_vs_held_out'])}  (against the held-out windows)")
     return lines

@@ -254,6 +254,33 @@ def test_evaluation_measures_each_condition_in_its_own_metre(music_model, tmp_pa
     assert "Measured on 5 bar(s) of 3/4 (60 steps)." in (tmp_path / "eval" / "report.md").read_text()
 
 
+@needs_bach
+def test_chorale_voices_sing_one_note_at_a_time(music_model, tmp_path):
+    """The session model learned its voices are monophonic: its samples, at temperature 0 and above,
+    never strike two notes at once in one voice (the bundled model, all on/off cells: 16-29% of onsets)."""
+    from genforge.domains.music.stats import voice_overlaps
+    from genforge.evaluate.music import measure_sums
+
+    bundle = open_bundle(music_model)
+    assert bundle.meta["codec"]["monophonic"] == [True] * 4
+    codec = codec_for(bundle.meta)
+    z, ids = runtime.sample_latents(bundle, 64, 0, None)
+    logits = runtime.decode(bundle, z, ids)
+    for temperature in (0.0, 1.0):
+        grids = codec.from_logits(logits, np.random.default_rng(0), temperature)
+        overlaps, sounding = voice_overlaps(grids)
+        assert overlaps.tolist() == [0, 0, 0, 0] and sounding.min() > 0, temperature
+        sums = measure_sums(grids, 16, codec.low, steps_per_beat=4)
+        for v in range(4):
+            assert sums[f"clusters/{v}"][0].sum() == 0 and sums[f"clusters/{v}"][1].sum() > 0, (temperature, v)
+    res = invoke("info", music_model)
+    assert res.returncode == 0 and "monophonic" in res.stdout and "4 of 4 voice(s) monophonic" in res.stdout
+    res = invoke("export", music_model, "--out", tmp_path / "engine")
+    assert res.returncode == 0, res.stderr
+    side = json.loads((tmp_path / "engine" / "genforge-decoder.json").read_text())
+    assert side["music"]["monophonic"] == [True] * 4 and "one note at a time" in side["music"]["monophonic_decode"]
+
+
 # ---------------------------------------------------------------- interpolation
 
 def reconstruction(model: Path, path: Path) -> np.ndarray:

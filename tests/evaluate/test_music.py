@@ -261,3 +261,46 @@ def test_each_label_is_measured_in_its_own_metre():
     # Read as 4/4 bars of the whole window, the same music would be 5 notes a bar over 4 bars.
     four = E.describe(g, codec, "major 4/4")
     assert four["notes_per_bar"] == 5.0 and four["estimated_mode_agrees"] == 0.0
+
+
+def test_clusters_and_notes_per_beat_per_voice_on_hand_made_windows():
+    """Voice 0 strikes a two-note cluster at step 0 and single notes at steps 4, 8 and 12 (one of 4
+    onsets a cluster); voice 1 a three-note chord at step 0 and again at step 8 (2 of 2); voice 2 a
+    note held all bar; voice 3 is silent."""
+    codec = MusicCodec(36, 81, [Voice(f"V{v}") for v in range(4)], [], bars=1)
+    g = np.zeros((1, 16, 46, 8), bool)
+
+    def note(v, pitch, start, end):
+        g[0, start, pitch - 36, 2 * v] = True
+        g[0, start:end, pitch - 36, 2 * v + 1] = True
+
+    note(0, 72, 0, 4)
+    note(0, 76, 0, 4)
+    for s in (4, 8, 12):
+        note(0, 74, s, s + 4)
+    for s in (0, 8):
+        for pitch in (48, 52, 55):
+            note(1, pitch, s, s + 8)
+    note(2, 60, 0, 16)
+    got = E.describe(g, codec, None)
+    assert got["clusters/0"] == 0.25 and got["clusters/1"] == 1.0 and got["clusters/2"] == 0.0
+    assert got["clusters/3"] is None                                      # no onsets: undefined, not 0
+    assert [got[f"notes_per_beat/{v}"] for v in range(4)] == [5 / 4, 6 / 4, 1 / 4, 0.0]
+    sums = E.measure_sums(np.concatenate([g, np.zeros_like(g)]), 16, 36, steps_per_beat=4)
+    assert sums["clusters/1"][0].tolist() == [2, 0] and sums["clusters/1"][1].tolist() == [2, 0]
+
+
+@needs_bach
+def test_held_out_bach_sounds_no_cluster_and_each_voice_is_reported(evaluated):
+    report, out = evaluated
+    for name, entry in [*report["conditions"].items(), ("pooled", report["pooled"])]:
+        assert list(entry["voices"]) == ["Soprano", "Alto", "Tenor", "Bass"], name
+        for voice, row in entry["voices"].items():
+            assert row["clusters"]["held_out"] == 0.0, (name, voice)     # no chorale voice strikes two notes at once
+            assert row["clusters"]["training"] < 0.001, (name, voice)    # (two sopranos' grace notes)
+            assert 0.0 <= row["clusters"]["samples"] <= 1.0
+            assert 0.5 < row["notes_per_beat"]["held_out"] < 2.0, (name, voice)
+    md = (out / "report.md").read_text()
+    assert md.count("| voice | clusters: samples | held-out | training | notes per beat: samples |") == 3
+    lines = R.summary_lines(report)
+    assert sum(line.strip().startswith("Soprano") and "clusters samples" in line for line in lines) == 3

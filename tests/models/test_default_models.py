@@ -3,13 +3,12 @@ when recomputed from the shipped weights, and its engine export works with onnxr
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from support import SMB, needs_vglc
+from support import SMB, needs_vglc, run_exported_readme
 
 from genforge import runtime
 from genforge.bundle import default_model, open_bundle
@@ -75,19 +74,6 @@ def test_keras_decoder_reloads_and_agrees_with_onnx():
     ids = rng.integers(0, len(bundle.labels), 16)
     y = np.eye(len(bundle.labels), dtype=np.float32)[ids]
     assert np.abs(net.predict_on_batch([z, y]) - runtime.decode(bundle, z, ids, calibrated=False)).max() < 1e-4
-
-
-def run_exported_readme(model, pkg, extra: str = "") -> subprocess.CompletedProcess:
-    """Export `model`, then run only the Python block of the package's README (plus `extra`),
-    where genforge cannot be imported and every warning is an error."""
-    done = subprocess.run([sys.executable, "-m", "genforge", "export", str(model), "--out", str(pkg)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    readme = (pkg / "README.md").read_text()
-    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
-    guard = "import sys\nsys.modules['genforge'] = None  # the package must not need genforge\n"
-    return subprocess.run([sys.executable, "-W", "error", "-c", guard + code + extra], cwd=pkg, capture_output=True,
-                          text=True)
 
 
 def test_engine_package_runs_with_onnxruntime_alone(tmp_path):

@@ -109,7 +109,7 @@ class LevelChain:
         return to_strip(np.stack([self.codec.native(t, self.label) for t in tiles]), self.layout)
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return latent.to_z(latent.sample_u(rng, n, self.bundle.latent_dim), self.prior)
+        return latent.draw(self.prior, rng, n, self.bundle.latent_dim, np.full(n, self.label))
 
     def _continue(self, z: np.ndarray, rng: np.random.Generator, n: int) -> tuple[np.ndarray, int]:
         """n latents of the next window and how many tiles it advances: the kept cell columns shift
@@ -126,9 +126,8 @@ class LevelChain:
             values[self.cells[c]] = z[self.cells[c + shift]]
         extra = np.arange(sum(len(c) for c in self.cells), len(z))  # global latents: the level's own, kept
         known[extra], values[extra] = True, z[extra]
-        mean, scale = latent.conditional(self.prior, known, values[known])
         nxt[:, known] = values[known]
-        nxt[:, ~known] = mean + rng.standard_normal((n, int((~known).sum()))) @ scale.T
+        nxt[:, ~known] = latent.draw_conditional(self.prior, rng, n, known, values[known], self.label)
         return nxt.astype(np.float32), shift * self.cell
 
     # ---- checks

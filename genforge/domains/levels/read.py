@@ -5,7 +5,6 @@ from the file's) and its windowing rules.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import re
 import zlib
@@ -16,7 +15,7 @@ import numpy as np
 
 from genforge.domains.games import HORIZONTAL, GamePreset, find_preset, layout_for
 from genforge.domains.levels.grid import Level, TileLegend, empty_tile
-from genforge.errors import GenforgeError
+from genforge.errors import GenforgeError, brief
 
 LEVEL_SUFFIXES = (".txt", ".tmj")
 
@@ -51,12 +50,14 @@ def read_legend(path: Path) -> TileLegend:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise GenforgeError(f"{path}:{e.lineno}: malformed legend JSON: {e.msg}") from None
+        except (ValueError, RecursionError) as e:  # a number of thousands of digits, lists nested thousands deep
+            raise GenforgeError(f"{path}: malformed legend JSON: {brief(e, 120)}") from None
         tiles = data.get("tiles") if isinstance(data, dict) else None
         if not isinstance(tiles, dict) or not tiles:
             raise GenforgeError(f"{path}: a legend needs a non-empty \"tiles\" object: {{char: [tags]}}")
         for ch, tags in tiles.items():
             if len(ch) != 1 or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise GenforgeError(f"{path}: legend entry {ch!r} must map one character to a list of tags")
+                raise GenforgeError(f"{path}: legend entry {brief(repr(ch), 60)} must map one character to a list of tags")
         tiles = {ch: [t.lower() for t in tags] for ch, tags in tiles.items()}
         return TileLegend(tiles, empty_tile(tiles) or "", _structures(path, data.get("structures", [])))
     tiles = {}
@@ -65,7 +66,7 @@ def read_legend(path: Path) -> TileLegend:
             continue
         ch, sep, name = line.partition("=")
         if not sep or len(ch.strip()) != 1:
-            raise GenforgeError(f"{path}:{n}: expected a legend line `C = NAME`, got {line!r}")
+            raise GenforgeError(f"{path}:{n}: expected a legend line `C = NAME`, got {brief(repr(line), 80)}")
         tiles[ch.strip()] = [t.strip().lower() for t in name.replace("(", ",").replace(")", "").split(",") if t.strip()]
     if not tiles:
         raise GenforgeError(f"{path}: legend file has no `C = NAME` lines")
@@ -83,7 +84,7 @@ def _structures(path: Path, specs) -> tuple:
             isinstance(spec.get(k), list) and spec[k] and all(isinstance(t, str) for t in spec[k])
             for k in ("mouth", "body")) and len(spec["mouth"]) == len(spec["body"])
         if not ok:
-            raise GenforgeError(f"{path}: structure {spec!r} needs a name and equally long lists of mouth and "
+            raise GenforgeError(f"{path}: structure {brief(repr(spec), 80)} needs a name and equally long lists of mouth and "
                                 "body tags")
         out.append({"name": spec["name"], "mouth": [t.lower() for t in spec["mouth"]],
                     "body": [t.lower() for t in spec["body"]], "flip": bool(spec.get("flip")),
@@ -110,8 +111,14 @@ def read_vglc_text(path: Path, legend: TileLegend, game: str, pad: bool = False)
         for col, ch in enumerate(row, 1):
             if ch not in legend.tiles:
                 raise GenforgeError(
-                    f"{path}:{n}:{col}: tile {ch!r} is not in the legend (known: {''.join(sorted(legend.tiles))})")
+                    f"{path}:{n}:{col}: tile {ch!r} is not in the legend (known: {_printable(sorted(legend.tiles))})")
     return Level(np.array([list(r) for r in rows], dtype="<U1"), path.stem, game, path, padded)
+
+
+def _printable(chars, most: int = 120) -> str:
+    """Tile characters as one line of a message: unprintable ones escaped, a long list cut."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in chars)
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 def _legend_files(folder: Path) -> list[Path]:
@@ -215,23 +222,64 @@ def _read_levels(files: list[Path], legend: TileLegend | None, game: str, folder
 
 _AUTO_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789#@$%&*+=<>[]{}()?!~^"
 _GID_FLAGS = 0xF0000000  # Tiled stores flips and rotations in the top four bits of each gid
+MAX_MAP_CELLS = 1 << 22  # 4 M tiles: far beyond any level, far below what would exhaust memory
+MAX_TILESET_TILES = 1 << 16
 
 
-def _tmj_layer_data(path: Path, layer: dict) -> list[int]:
-    data = layer.get("data")
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tmj_layer_data(path: Path, layer: dict, w: int, h: int) -> np.ndarray:
+    """The layer's gids (flip bits included), exactly w x h of them, as uint32."""
+    data, cells = layer.get("data"), w * h
     if isinstance(data, list):
-        return [int(g) for g in data]
+        if len(data) != cells:
+            raise GenforgeError(f"{path}: tile layer has {len(data)} tiles, expected {w} x {h} = {cells}")
+        for i, g in enumerate(data):
+            if not (_is_int(g) and 0 <= g <= 0xFFFFFFFF):
+                raise GenforgeError(f"{path}: tile {i} of the tile layer is {brief(g, 40)}, not a tile id (a whole "
+                                    "number from 0 to 4294967295)")
+        return np.asarray(data, np.uint32)
     if isinstance(data, str) and layer.get("encoding") == "base64":
-        raw = base64.b64decode(data)
+        try:
+            raw = base64.b64decode(data)
+        except ValueError:  # binascii.Error, or a character outside ASCII
+            raise GenforgeError(f"{path}: tile layer data is not valid base64") from None
         comp = layer.get("compression", "")
-        if comp == "zlib":
-            raw = zlib.decompress(raw)
-        elif comp == "gzip":
-            raw = gzip.decompress(raw)
+        if comp in ("zlib", "gzip"):
+            raw = _decompress(path, raw, comp, 4 * cells)
         elif comp:
-            raise GenforgeError(f"{path}: tile layer compression {comp!r} is not supported; use CSV, zlib or gzip")
-        return np.frombuffer(raw, dtype="<u4").astype(np.int64).tolist()
-    raise GenforgeError(f"{path}: tile layer {layer.get('name')!r} has no readable data")
+            raise GenforgeError(f"{path}: tile layer compression {brief(comp, 40)!r} is not supported; use CSV, zlib "
+                                "or gzip")
+        if len(raw) != 4 * cells:
+            raise GenforgeError(f"{path}: tile layer has {len(raw)} bytes of tile data, expected {4 * cells} "
+                                f"({w} x {h} tiles of 4 bytes)")
+        return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+    raise GenforgeError(f"{path}: tile layer {brief(layer.get('name'), 40)!r} has no readable data")
+
+
+def _decompress(path: Path, raw: bytes, comp: str, expected: int) -> bytes:
+    """zlib or gzip data, never inflated past `expected` bytes (a small file can inflate to gigabytes)."""
+    d = zlib.decompressobj(zlib.MAX_WBITS | (16 if comp == "gzip" else 0))
+    try:
+        out = d.decompress(raw, expected + 1)
+        if len(out) <= expected:
+            out += d.flush()
+    except zlib.error as e:
+        raise GenforgeError(f"{path}: tile layer data is not valid {comp} data ({e})") from None
+    if len(out) > expected:
+        raise GenforgeError(f"{path}: tile layer data inflates to more than the {expected} bytes its size needs")
+    if not d.eof:
+        raise GenforgeError(f"{path}: tile layer {comp} data is truncated")
+    return out
+
+
+def _properties(items) -> dict:
+    """Tiled's [{"name", "type", "value"}] as {name: value}; entries that are not that are skipped."""
+    if not isinstance(items, list):
+        return {}
+    return {p["name"]: p.get("value") for p in items if isinstance(p, dict) and isinstance(p.get("name"), str)}
 
 
 def _tmj_tiles(path: Path, doc: dict, empty: str) -> tuple[dict[int, str], dict[str, list[str]]]:
@@ -239,24 +287,35 @@ def _tmj_tiles(path: Path, doc: dict, empty: str) -> tuple[dict[int, str], dict[
     char_of: dict[int, str] = {}
     tiles: dict[str, list[str]] = {empty: ["empty", "passable"]}
     described = []  # (gid, properties) of every tile the tilesets define
-    for ts in doc.get("tilesets", []):
+    tilesets = doc.get("tilesets", [])
+    if not isinstance(tilesets, list) or not all(isinstance(ts, dict) for ts in tilesets):
+        raise GenforgeError(f"{path}: \"tilesets\" must be a list of tileset objects")
+    for ts in tilesets:
         if "source" in ts:
-            raise GenforgeError(f"{path}: external tileset {ts['source']!r}; embed it (Map > Embed Tileset)")
-        first = int(ts.get("firstgid", 1))
-        by_id = {int(t["id"]): t for t in ts.get("tiles", []) if "id" in t}
-        for local in range(int(ts.get("tilecount", 0))):
-            props_of = by_id.get(local, {}).get("properties", [])
-            described.append((first + local, {p.get("name"): p.get("value") for p in props_of}))
+            raise GenforgeError(f"{path}: external tileset {brief(ts['source'], 80)!r}; embed it (Map > Embed Tileset)")
+        first, count = ts.get("firstgid", 1), ts.get("tilecount", 0)
+        if not (_is_int(first) and 1 <= first <= 0x0FFFFFFF and _is_int(count) and 0 <= count <= MAX_TILESET_TILES):
+            raise GenforgeError(f"{path}: a tileset's firstgid ({brief(first, 20)}) or tilecount ({brief(count, 20)}) "
+                                f"is not a whole number in range (firstgid from 1, at most {MAX_TILESET_TILES} tiles)")
+        listed = ts.get("tiles", [])
+        by_id = {t["id"]: t for t in listed if isinstance(t, dict) and _is_int(t.get("id"))} \
+            if isinstance(listed, list) else {}
+        for local in range(count):
+            described.append((first + local, _properties(by_id.get(local, {}).get("properties", []))))
     # Explicit `char` properties first, so an automatic character never takes one of theirs.
     taken = {empty} | {tp["char"] for _, tp in described if isinstance(tp.get("char"), str)}
+    auto = iter(c for c in _AUTO_CHARS if c not in taken)
     for gid, tp in described:
         ch = tp.get("char")
         if not (isinstance(ch, str) and len(ch) == 1):
-            ch = next(c for c in _AUTO_CHARS if c not in taken)
+            ch = next(auto, None)
+            if ch is None:
+                raise GenforgeError(f"{path}: more tiles without a one-character `char` property than genforge has "
+                                    f"characters to name them ({len(_AUTO_CHARS)}); give the tiles `char` properties")
             taken.add(ch)
-        tags = [t for t in str(tp.get("tags", "")).split(",") if t] or [k for k, v in tp.items() if v is True]
-        char_of[gid] = ch
-        tiles.setdefault(ch, tags)
+        tags = [t for t in tp["tags"].split(",") if t] if isinstance(tp.get("tags"), str) else []
+        char_of.setdefault(gid, ch)  # overlapping tilesets: the first one's tile, as Tiled draws it
+        tiles.setdefault(ch, tags or [k for k, v in tp.items() if v is True])
     return char_of, tiles
 
 
@@ -267,7 +326,9 @@ def read_tmj(path: Path, game: str) -> tuple[Level, TileLegend]:
         doc = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise GenforgeError(f"{path}:{e.lineno}: malformed Tiled map JSON: {e.msg}") from None
-    if not isinstance(doc, dict) or doc.get("type", "map") != "map" or "layers" not in doc:
+    except (ValueError, RecursionError) as e:  # a number of thousands of digits, arrays nested thousands deep
+        raise GenforgeError(f"{path}: malformed Tiled map JSON: {brief(e, 120)}") from None
+    if not isinstance(doc, dict) or doc.get("type", "map") != "map" or not isinstance(doc.get("layers"), list):
         raise GenforgeError(f"{path}: not a Tiled map (expected a JSON object with \"layers\")")
     if doc.get("infinite"):
         raise GenforgeError(f"{path}: infinite maps are not supported; make the map fixed-size in Tiled")
@@ -275,24 +336,24 @@ def read_tmj(path: Path, game: str) -> tuple[Level, TileLegend]:
     if not layers:
         raise GenforgeError(f"{path}: the map has no tile layer")
     layer = layers[0]
-    try:
-        w, h = int(layer["width"]), int(layer["height"])
-    except (KeyError, TypeError, ValueError):
-        raise GenforgeError(f"{path}: tile layer lacks width/height") from None
-    gids = _tmj_layer_data(path, layer)
-    if len(gids) != w * h:
-        raise GenforgeError(f"{path}: tile layer has {len(gids)} tiles, expected {w} x {h} = {w * h}")
+    w, h = layer.get("width"), layer.get("height")
+    if not (_is_int(w) and _is_int(h)):
+        raise GenforgeError(f"{path}: tile layer lacks width/height (whole numbers)")
+    if w < 1 or h < 1 or w * h > MAX_MAP_CELLS:
+        raise GenforgeError(f"{path}: tile layer of {w} x {h} tiles; expected at least 1 x 1 and at most "
+                            f"{MAX_MAP_CELLS:,} tiles")
+    gids = _tmj_layer_data(path, layer, w, h) & np.uint32(~_GID_FLAGS & 0xFFFFFFFF)
 
-    props = {p.get("name"): p.get("value") for p in doc.get("properties", []) if isinstance(p, dict)}
-    empty = props.get("empty_char", "-") if isinstance(props.get("empty_char"), str) else "-"
+    props = _properties(doc.get("properties", []))
+    empty = props["empty_char"] if isinstance(props.get("empty_char"), str) and len(props["empty_char"]) == 1 else "-"
     char_of, tiles = _tmj_tiles(path, doc, empty)
-    grid = np.full(w * h, empty, dtype="<U1")
-    for i, g in enumerate(gids):
-        g &= ~_GID_FLAGS & 0xFFFFFFFF
-        if g == 0:
-            continue
-        if g not in char_of:
+    used, where = np.unique(gids, return_inverse=True)
+    chars = []
+    for g in used.tolist():
+        if g and g not in char_of:
+            i = int(np.argmax(gids == g))
             raise GenforgeError(f"{path}: tile {i % w},{i // w} has gid {g}, which no tileset defines")
-        grid[i] = char_of[g]
+        chars.append(char_of[g] if g else empty)
+    grid = np.asarray(chars, dtype="<U1")[where.reshape(-1)]
     name = props.get("game") if isinstance(props.get("game"), str) else game
     return Level(grid.reshape(h, w), path.stem, name, path), TileLegend(tiles, empty)

@@ -62,7 +62,13 @@ def tiles_to_meta(tiles: np.ndarray) -> dict:
 
 
 def tiles_from_meta(data: dict) -> np.ndarray:
-    raw = zlib.decompress(base64.b64decode(data["zlib_base64"]))
+    """Tiles a model's metadata stores; never inflated past the size their shape says (a stranger's
+    genforge.json could hold a few KB that inflate to gigabytes)."""
+    size = int(np.prod(data["shape"]))
+    try:
+        raw = zlib.decompressobj().decompress(base64.b64decode(data["zlib_base64"]), size + 1)
+    except zlib.error as e:
+        raise ValueError(f"tile images: {e}") from None
     return np.frombuffer(raw, np.uint8).reshape(data["shape"]).copy()
 
 

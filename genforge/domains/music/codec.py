@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from genforge.core import one_of
 from genforge.domains.music.midi import read_midi, write_midi
 from genforge.domains.music.render import preview, render_wav
 from genforge.domains.music.roll import Voice, as_batch, as_grid, bar_steps, ts_text
@@ -29,16 +30,25 @@ class MusicCodec:
 
     Every window is `bars` bars of `time_signature` long. With `label_metres` (per label: time
     signature, whole bars) a label's windows hold that many bars of its own metre and silent
-    padding after them, which the loss leaves out (`row_mask`) and exports crop away."""
+    padding after them, which the loss leaves out (`row_mask`) and exports crop away.
+
+    `monophonic` (per voice; None for models from before it was recorded: every voice on/off per
+    cell): a voice whose training data never sounds two notes at once is decoded as one choice
+    per step (rest, a new note at pitch p, or the note at pitch p going on, which only a step with a
+    note at p can precede): its onset and hold planes form a one-of group (`one_of`,
+    genforge.core.one_of), so a sample cannot hold a cluster, nor slide a note to another pitch."""
 
     domain = "music"
     likelihood = "bernoulli"
 
     def __init__(self, low: int, high: int, voices: list, labels: list[str], steps_per_beat: int = 4,
                  bars: int = 4, time_signature: tuple[int, int] = (4, 4), tempo: float = 120.0,
-                 label_metres: list | None = None, short_sections: bool = False):
+                 label_metres: list | None = None, short_sections: bool = False, monophonic: list | None = None):
         self.low, self.high = int(low), int(high)
         self.voices = [v if isinstance(v, Voice) else Voice.from_dict(v) for v in voices]
+        self.monophonic = None if monophonic is None else [bool(m) for m in monophonic]
+        if self.monophonic is not None and len(self.monophonic) != len(self.voices):
+            raise GenforgeError(f"{len(self.monophonic)} monophonic flags for {len(self.voices)} voices")
         self.labels = list(labels)
         self.steps_per_beat, self.bars = int(steps_per_beat), int(bars)
         self.time_signature = (int(time_signature[0]), int(time_signature[1]))
@@ -64,7 +74,7 @@ class MusicCodec:
     @classmethod
     def from_dataset(cls, ds: MusicDataset) -> "MusicCodec":
         return cls(ds.low, ds.high, ds.voices, ds.labels, ds.steps_per_beat, ds.bars, ds.time_signature, ds.tempo,
-                   ds.label_metres, ds.short_sections)
+                   ds.label_metres, ds.short_sections, ds.monophonic)
 
     @classmethod
     def from_meta(cls, meta: dict) -> "MusicCodec":
@@ -73,7 +83,7 @@ class MusicCodec:
         return cls(m["low"], m["high"], m["voices"], meta.get("labels", []), m["steps_per_beat"], m["bars"],
                    tuple(m["time_signature"]), m["tempo"],
                    None if metres is None else [(d["time_signature"], d["bars"]) for d in metres],
-                   m.get("short_sections", False))
+                   m.get("short_sections", False), m.get("monophonic"))
 
     def meta(self) -> dict:
         out = {"low": self.low, "high": self.high, "voices": [v.to_dict() for v in self.voices],
@@ -86,7 +96,23 @@ class MusicCodec:
                                    for name, (ts, n) in zip(self.labels, self.label_metres)]
         if self.short_sections:
             out["short_sections"] = True
+        if self.monophonic is not None:
+            out["monophonic"] = list(self.monophonic)
+            if any(self.monophonic):
+                out["monophonic_decode"] = (
+                    "a voice v marked monophonic plays one note at a time. Each step is one class: rest (score 0), "
+                    "onset at pitch row i (score: the logit of channel 2v at row i) or hold at row i (channel 2v+1), "
+                    "where a hold at row i may only follow an onset or hold at row i at the step before (or open "
+                    "the window). Take the sequence of classes with the largest total score (Viterbi; at a "
+                    "temperature T, draw one with probability proportional to exp(total score / T)). Onset at i "
+                    "sets channels 2v and 2v+1 at row i, hold at i channel 2v+1, rest none. Other voices: each "
+                    "cell on where its logit > 0")
         return out
+
+    @property
+    def one_of(self) -> tuple[tuple[int, int], ...]:
+        """The (onset, hold) channel pairs of the monophonic voices (genforge.core.fit.GridSpec.one_of)."""
+        return tuple((2 * v, 2 * v + 1) for v, mono in enumerate(self.monophonic or []) if mono)
 
     @property
     def grid_shape(self) -> tuple[int, int, int]:
@@ -127,7 +153,9 @@ class MusicCodec:
 
     def describe(self, split: dict[str, dict[str, list[str]]]) -> list[str]:
         """`genforge info`'s lines for the codec: metre, grid, pitch range, tempo and voices."""
-        voices = ", ".join(f"{v.name} (program {v.program})" for v in self.voices)
+        mono = self.monophonic or [False] * len(self.voices)
+        voices = ", ".join(f"{v.name} (program {v.program}{', monophonic' if m else ''})"
+                           for v, m in zip(self.voices, mono))
         lines = [f"music      {self.bars} bars of {ts_text(self.time_signature)}, {self.steps_per_beat} steps per "
                  f"beat, pitches {self.low}-{self.high}, {self.tempo:g} bpm",
                  f"voices     {voices}"]
@@ -140,6 +168,10 @@ class MusicCodec:
                 f"{ts_text(ts)} {n} bar(s)" + (f" ({n * self._bar(ts)} of {steps} steps)"
                                                if n * self._bar(ts) < steps else "")
                 for ts, n in metres.items()))
+        if self.monophonic is not None:
+            lines.append(f"decoding   {sum(mono)} of {len(mono)} voice(s) monophonic in the data: one choice per step "
+                         "(rest, new note, held note); " + ("the others on/off per cell" if not all(mono) else
+                                                             "no voice can sound a cluster"))
         return lines
 
     # ---- tensors
@@ -149,15 +181,22 @@ class MusicCodec:
 
     def from_logits(self, logits: np.ndarray, rng: np.random.Generator | None = None,
                     temperature: float = 0.0) -> np.ndarray:
-        """Bool grids: each cell on where sigmoid(logit) > 0.5, or drawn at a temperature. Onset
-        cells are made to sound (hold |= onset), so the result obeys the layout."""
+        """Bool grids: each cell on where sigmoid(logit) > 0.5, or drawn at a temperature; each
+        monophonic voice one class per step (rest, onset or hold at one pitch, a hold only after a
+        note at its pitch), the most likely sequence or one drawn (after the other cells' draws:
+        genforge.core.one_of.choose). Onset cells are made to sound (hold |= onset), so the result
+        obeys the layout."""
         logits = np.asarray(logits, np.float64)
+        groups = self.one_of
         if not temperature:
             on = logits > 0
         else:
             rng = rng or np.random.default_rng()
-            p = 1.0 / (1.0 + np.exp(-np.clip(logits / temperature, -60, 60)))
-            on = rng.random(p.shape) < p
+            free = [c for c in range(logits.shape[-1]) if all(c not in g for g in groups)]
+            on = np.zeros(logits.shape, bool)
+            p = 1.0 / (1.0 + np.exp(-np.clip(logits[..., free] / temperature, -60, 60)))
+            on[..., free] = rng.random(p.shape) < p
+        one_of.decode(logits, groups, on, rng, temperature)
         on[..., 1::2] |= on[..., 0::2]
         return on
 

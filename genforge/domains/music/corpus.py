@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from genforge.domains.music.midi import MAX_TICKS_PER_BEAT, MidiError, grid_segments, nearest_step, read_midi
 from genforge.domains.music.roll import Piece, Voice, check_steps_per_beat
-from genforge.errors import GenforgeError
+from genforge.errors import GenforgeError, brief
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".smf")
 LABEL_FILES = ("labels.csv", "labels.json")
@@ -153,65 +154,111 @@ def write_notes_archive(path: str | Path, pieces: list[ArchivePiece], voices: li
     return path
 
 
-def _load_archive(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a notes archive of this format and version; MidiError "not a notes archive" otherwise."""
-    import zipfile
+MAX_ARCHIVE_BYTES = 4 << 30  # the arrays of one archive, from their headers; the chorales take 1.3 MB
 
+
+def _load_archive(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a notes archive of this format and version; MidiError "not a notes archive" otherwise.
+    Read without pickle, each array's size checked from its header before it is read."""
+    import zipfile
+    import zlib
+
+    from genforge.trust import npz_arrays
+
+    try:
+        npz_arrays(path, MAX_ARCHIVE_BYTES)
+    except ValueError as e:
+        raise MidiError(path, "not a notes archive", brief(e, 200)) from None
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise MidiError(path, "not a notes archive", f"not a readable .npz file ({type(e).__name__}: {e})") from None
-    if str(data.get("format", "")) != ARCHIVE_FORMAT:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, RuntimeError, NotImplementedError) as e:
+        raise MidiError(path, "not a notes archive", f"not a readable .npz file ({type(e).__name__}: "
+                                                     f"{brief(e, 160)})") from None
+    fmt, version = data.get("format"), data.get("version")
+    if fmt is None or fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != ARCHIVE_FORMAT:
         raise MidiError(path, "not a notes archive", "a .npz file but not a genforge notes archive")
-    if int(data.get("version", -1)) != ARCHIVE_VERSION:
-        raise MidiError(path, "not a notes archive", f"notes archive version {data.get('version')}; this "
+    if version is None or version.shape != () or version.dtype.kind not in "iu" or int(version) != ARCHIVE_VERSION:
+        raise MidiError(path, "not a notes archive", f"notes archive version {brief(version, 20)}; this "
                                                      f"genforge reads version {ARCHIVE_VERSION}")
     return data
+
+
+def _archive_arrays(path: Path, data: dict[str, np.ndarray]) -> dict:
+    """The archive's arrays checked against each other: types, shapes, counts that add up, notes
+    inside their voices, pitches and times, valid time signatures. MidiError "corrupt archive" else."""
+    from genforge.domains.music.roll import MAX_BPM
+
+    def bad(what: str) -> MidiError:
+        return MidiError(path, "corrupt archive", f"corrupt notes archive ({what})")
+
+    def get(name: str, kinds: str, ndim: int) -> np.ndarray:
+        a = data.get(name)
+        if a is None or a.dtype.kind not in kinds or a.ndim != ndim:
+            raise bad(f"{name!r} is missing or not a {ndim}-d array of {'whole numbers' if kinds == 'iu' else kinds}")
+        return a
+
+    tpb, tempo = get("ticks_per_beat", "iu", 0), get("tempo", "iuf", 0)
+    if not 0 < int(tpb) <= MAX_TICKS_PER_BEAT or not (math.isfinite(float(tempo)) and 1 <= float(tempo) <= MAX_BPM):
+        raise bad(f"ticks per beat {int(tpb)}, tempo {float(tempo):g}")
+    names, note_counts, ts_counts = get("names", "U", 1), get("note_counts", "iu", 1), get("ts_counts", "iu", 1)
+    v_names, programs, channels = get("voice_names", "U", 1), get("voice_programs", "iu", 1), get("voice_channels", "iu", 1)
+    cols = [get(k, "iu", 1).astype(np.int64) for k in ("voice", "pitch", "start", "length")]
+    ts = get("ts", "iu", 2).astype(np.int64)
+    if not (len(names) == len(note_counts) == len(ts_counts) and len(v_names) == len(programs) == len(channels) > 0):
+        raise bad("inconsistent counts of pieces or voices")
+    if (note_counts < 0).any() or (ts_counts < 0).any() or int(note_counts.astype(np.int64).sum()) != len(cols[0]) \
+            or any(len(c) != len(cols[0]) for c in cols) or ts.shape[1:] != (3,) \
+            or int(ts_counts.astype(np.int64).sum()) != len(ts):
+        raise bad("inconsistent counts of notes or time signatures")
+    if (programs > 127).any() or (channels > 15).any():
+        raise bad("a voice's program or channel out of range")
+    voice, pitch, start, length = cols
+    if len(voice) and (voice.min() < 0 or voice.max() >= len(v_names) or pitch.min() < 0 or pitch.max() > 127
+                       or start.min() < 0 or length.min() < 1 or (start + length).max() > 2 ** 48):
+        raise bad("a note outside its voices, pitches or times")
+    if len(ts) and (ts[:, 0].min() < 0 or ts[:, 1].min() < 1 or ts[:, 1].max() > 255 or ts[:, 2].min() < 1
+                    or ts[:, 2].max() > 64 or (ts[:, 2] & (ts[:, 2] - 1)).any()):
+        raise bad("an invalid time signature")
+    voices = [Voice(str(n), int(p), int(c)) for n, p, c in zip(v_names, programs, channels)]
+    return {"tpb": int(tpb), "us": int(round(60e6 / float(tempo))), "names": names, "voices": voices,
+            "note_ends": np.cumsum(note_counts.astype(np.int64)), "ts_ends": np.cumsum(ts_counts.astype(np.int64)),
+            "cols": cols, "ts": ts}
 
 
 def read_notes_archive(path: str | Path, steps_per_beat: int = 4) -> list[Piece]:
     """The pieces of a notes archive (see write_notes_archive) on a grid, as read_midi would give
     them. Raises MidiError (reason "not a notes archive" or "corrupt archive")."""
+    from genforge.domains.music.midi import MAX_CELLS
+
     spb = check_steps_per_beat(steps_per_beat)
     path = Path(path)
-    data = _load_archive(path)
-    try:
-        tpb = int(data["ticks_per_beat"])
-        us = int(round(60e6 / float(data["tempo"])))
-        voices = [Voice(str(n), int(p), int(c)) for n, p, c in
-                  zip(data["voice_names"], data["voice_programs"], data["voice_channels"])]
-        note_ends = np.cumsum(data["note_counts"])
-        ts_ends = np.cumsum(data["ts_counts"])
-        cols = [data[k].astype(np.int64) for k in ("voice", "pitch", "start", "length")]
-        if not (len(data["names"]) == len(note_ends) == len(ts_ends) and note_ends[-1] == len(cols[0])
-                and ts_ends[-1] == len(data["ts"]) and 0 < tpb <= MAX_TICKS_PER_BEAT):
-            raise ValueError("inconsistent counts")
-    except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
-        raise MidiError(path, "corrupt archive", f"corrupt notes archive ({type(e).__name__}: {e})") from None
-    voice, pitch, start, length = cols
-    if len(voice) and (voice.max() >= len(voices) or pitch.max() > 127 or start.min() < 0 or length.min() < 1):
-        raise MidiError(path, "corrupt archive", "corrupt notes archive (a note outside its voices, pitches or times)")
+    a = _archive_arrays(path, _load_archive(path))
+    tpb, voices = a["tpb"], a["voices"]
+    voice, pitch, start, length = a["cols"]
 
     def step(t):
         return nearest_step(t, spb, tpb)
 
     pieces = []
     n0 = t0 = 0
-    for i, name in enumerate(data["names"]):
-        n1, t1 = int(note_ends[i]), int(ts_ends[i])
+    for i, name in enumerate(a["names"]):
+        n1, t1 = int(a["note_ends"][i]), int(a["ts_ends"][i])
         on, off = start[n0:n1], start[n0:n1] + length[n0:n1]
         s, e = step(on), step(off)
         snapped = int(np.count_nonzero(((on * spb) % tpb) | ((off * spb) % tpb)))
         short = e <= s
         e = np.where(short, s + 1, e)
         arr = np.stack([voice[n0:n1], pitch[n0:n1], s, e], axis=1)
-        arr = arr[np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))].astype(np.int32)
-        sigs = [(int(t), int(a), int(b)) for t, a, b in data["ts"][t0:t1]]
+        sigs = [(int(t), int(num), int(den)) for t, num, den in a["ts"][t0:t1]]
         n0, t0 = n1, t1
         if not len(arr):
             continue
-        segments, n_steps = grid_segments(sigs, [(0, us)], int(arr[:, 3].max()), spb, step)
+        if int(arr[:, 3].max()) * len(voices) > MAX_CELLS:
+            raise MidiError(path, "corrupt archive", f"piece {brief(name, 60)!r} is too long: {int(arr[:, 3].max())} "
+                                                     f"steps x {len(voices)} voices (at most {MAX_CELLS} cells)")
+        arr = arr[np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))].astype(np.int32)
+        segments, n_steps = grid_segments(sigs, [(0, a["us"])], int(arr[:, 3].max()), spb, step)
         pieces.append(Piece(arr, n_steps, spb, segments, list(voices), path.parent / str(name), tpb, snapped,
                             int(short.sum()), 0))
     if not pieces:
@@ -243,18 +290,25 @@ def read_labels(folder: str | Path) -> dict[str, str]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise GenforgeError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
+        except (ValueError, RecursionError) as e:  # a number of thousands of digits, lists nested thousands deep
+            raise GenforgeError(f"{path}: malformed JSON: {brief(e, 120)}") from None
         if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
                                                  for k, v in data.items()):
             raise GenforgeError(f"{path}: expected a JSON object {{\"file.mid\": \"label\"}} of strings")
         return {k.strip(): v.strip() for k, v in data.items()}
-    for n, row in enumerate(csv.reader(io.StringIO(text)), 1):
-        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
-            continue
-        if n == 1 and [c.strip().lower() for c in row] == ["file", "label"]:
-            continue
-        if len(row) != 2 or not row[0].strip() or not row[1].strip():
-            raise GenforgeError(f"{path}:{n}: expected `file,label`, got {','.join(row)!r}")
-        labels[row[0].strip()] = row[1].strip()
+    rows = csv.reader(io.StringIO(text))
+    try:
+        for row in rows:
+            n = rows.line_num  # the line the row ends on (a quoted field may span lines)
+            if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+                continue
+            if n == 1 and [c.strip().lower() for c in row] == ["file", "label"]:
+                continue
+            if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                raise GenforgeError(f"{path}:{n}: expected `file,label`, got {brief(repr(','.join(row)), 80)}")
+            labels[row[0].strip()] = row[1].strip()
+    except csv.Error as e:  # a field over csv's limit (128 KB), a quote left open at the end...
+        raise GenforgeError(f"{path}:{rows.line_num}: not a CSV file of `file,label` rows: {brief(e, 80)}") from None
     return labels
 
 

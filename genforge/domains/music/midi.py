@@ -6,6 +6,7 @@ asset's properties), then one named track per voice with its program and channel
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -49,16 +50,17 @@ def read_midi(path: str | Path, steps_per_beat: int = 4) -> Piece:
         raise MidiError(path, "missing", "no such file")
     if not path.is_file():
         raise MidiError(path, "not a file", "not a file")
-    try:
+    try:  # read once: a file removed or replaced meanwhile is read whole or not at all
         with open(path, "rb") as f:
-            head = f.read(4)
+            data = f.read()
     except OSError as e:
         raise MidiError(path, "unreadable", f"cannot read: {e.strerror or e}") from None
+    head = data[:4]
     if head != b"MThd":
         what = "empty file" if not head else "a RIFF (RMID or WAV) file" if head == b"RIFF" else "no MThd header"
         raise MidiError(path, "not a MIDI file", f"not a standard MIDI file ({what})")
     try:
-        mid = mido.MidiFile(path)
+        mid = mido.MidiFile(file=io.BytesIO(data))
     except Exception as e:  # mido raises OSError, EOFError, ValueError, KeyError, IndexError, ...
         raise MidiError(path, "corrupt MIDI",
                         f"corrupt or truncated MIDI file ({type(e).__name__}: {e})") from None
@@ -179,11 +181,11 @@ def _piece_from_mido(mid, path: Path, spb: int) -> Piece:
                 lengthened += 1
             rows.append((vi, note, s, e))
     arr = np.array(rows, np.int64)
-    arr = arr[np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))].astype(np.int32)
-    last = int(arr[:, 3].max())
+    last = int(arr[:, 3].max())  # before the cast to int32: steps of absurd times would wrap round
     if last * len(voices) > MAX_CELLS:
         raise MidiError(path, "too long", f"too long: {last} steps x {len(voices)} voices on a "
                                           f"{spb}-steps-per-beat grid (at most {MAX_CELLS} cells)")
+    arr = arr[np.lexsort((arr[:, 1], arr[:, 0], arr[:, 2]))].astype(np.int32)
     segments, n_steps = grid_segments(ev.sigs, ev.tempos, last, spb, step)
     return Piece(arr, n_steps, spb, segments, voices, path, tpb, snapped, lengthened, ev.unterminated)
 

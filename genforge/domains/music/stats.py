@@ -135,6 +135,30 @@ def window_sums(grids, steps_per_bar: int, low: int = 0, min_steps: int = 2, key
     }
 
 
+def voice_overlaps(grids) -> tuple[np.ndarray, np.ndarray]:
+    """Per voice over a batch: (steps where it sounds two or more notes at once, steps where it
+    sounds), (V,) int each. A voice with none of the first is monophonic."""
+    g = as_batch(grids)
+    per_step = np.count_nonzero(g[..., 0::2] | g[..., 1::2], axis=2)                 # (N, S, V)
+    return np.count_nonzero(per_step > 1, axis=(0, 1)), np.count_nonzero(per_step, axis=(0, 1))
+
+
+def voice_sums(grids, steps_per_beat: int) -> dict:
+    """Per window and voice v, (numerator, denominator) pairs of (N,) arrays: "clusters/v", the share
+    of the voice's onset steps where it starts two or more notes at once; "notes_per_beat/v", its
+    notes per beat of the window (summed as window_sums' are: see summarise)."""
+    g = as_batch(grids)
+    n, s, _, c = g.shape
+    onsets = np.count_nonzero(g[..., 0::2], axis=2)                                   # (N, S, V)
+    notes = batch_notes(g)
+    beats = np.full(n, s / steps_per_beat)
+    out = {}
+    for v in range(c // 2):
+        out[f"clusters/{v}"] = (np.count_nonzero(onsets[..., v] > 1, axis=1), np.count_nonzero(onsets[..., v], axis=1))
+        out[f"notes_per_beat/{v}"] = (np.bincount(notes[notes[:, 1] == v, 0], minlength=n), beats)
+    return out
+
+
 _STAT_NAMES = {"poly": "polyphony", "pcb": "pitch_classes_per_bar", "empty": "empty_bar_rate",
                "qual": "qualified_note_rate", "scale": "in_scale_share"}
 

@@ -349,3 +349,19 @@ def test_a_legend_may_declare_its_own_structures(tmp_path):
     path.write_text(json.dumps({"tiles": legend, "structures": [{"name": "tower", "mouth": ["tower top"]}]}))
     with pytest.raises(GenforgeError, match="structure"):
         read_legend(path)
+
+
+def test_a_level_removed_between_listing_and_reading_is_one_clear_error(tiny_folder, monkeypatch):
+    from genforge.domains.levels import read
+
+    real_read = read.read_text
+    removed = tiny_folder / "beta.txt"
+
+    def remove_then_read(path):
+        if path == removed:
+            path.unlink(missing_ok=True)
+        return real_read(path)
+
+    monkeypatch.setattr(read, "read_text", remove_then_read)
+    with pytest.raises(GenforgeError, match=f"^{re.escape(str(removed))}: cannot read: No such file or directory$"):
+        read_level_folder(tiny_folder)

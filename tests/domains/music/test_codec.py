@@ -9,7 +9,7 @@ import pytest
 from support import needs_bach
 
 from genforge.domains.music.codec import MusicCodec
-from genforge.domains.music.roll import Segment, Voice
+from genforge.domains.music.roll import Segment, Voice, grid_notes
 from genforge.errors import GenforgeError
 
 
@@ -68,3 +68,67 @@ def test_codec_reads_a_real_window_and_measures_reconstruction(bach):
     assert m["onset_precision"] == 1.0 and m["onset_recall"] < 1.0
     assert 0.9 < m["true"]["in_scale_share"] <= 1.0
     assert 3.0 < m["true"]["polyphony"] <= 4.0
+
+
+def reference_from_logits(logits, rng=None, temperature=0.0):
+    """All-Bernoulli decoding as genforge did before voices could be monophonic."""
+    logits = np.asarray(logits, np.float64)
+    if not temperature:
+        on = logits > 0
+    else:
+        p = 1.0 / (1.0 + np.exp(-np.clip(logits / temperature, -60, 60)))
+        on = rng.random(p.shape) < p
+    on[..., 1::2] |= on[..., 0::2]
+    return on
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.5, 1.0, 2.5])
+def test_a_monophonic_voice_decodes_one_note_at_a_time(temperature):
+    voices = [Voice("Melody", 0, 0), Voice("Piano", 0, 1), Voice("Bass", 32, 2)]
+    codec = MusicCodec(48, 71, voices, [], bars=2, monophonic=[True, False, True])
+    assert codec.one_of == ((0, 1), (4, 5))
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        logits = rng.normal(rng.normal(-1, 2), rng.uniform(0.5, 6), (16, *codec.grid_shape))
+        g = codec.from_logits(logits, np.random.default_rng(seed), temperature)
+        assert np.all(g[..., 1::2] >= g[..., 0::2])                         # the layout holds
+        for v in (0, 2):
+            sounding = np.count_nonzero(g[..., 2 * v + 1], axis=-1)        # pitches sounding per step
+            assert sounding.max() <= 1, (v, seed)
+        assert np.count_nonzero(g[..., 3], axis=-1).max() > 1               # the piano still plays chords
+        # A note goes on only at its own pitch: a hold without an onset continues the step before.
+        for v in (0, 2):
+            n, s, p = np.nonzero(g[..., 2 * v + 1] & ~g[..., 2 * v])
+            later = s > 0
+            assert g[n[later], s[later] - 1, p[later], 2 * v + 1].all()
+        for window in g[:4]:                                                # read as notes: one after another
+            notes = grid_notes(window, codec.low)
+            for v in (0, 2):
+                mine = notes[notes[:, 0] == v]
+                mine = mine[np.argsort(mine[:, 2])]
+                assert len(mine) and (mine[1:, 2] >= mine[:-1, 3]).all()
+        piano = logits[..., 2:4] > 0
+        piano[..., 1] |= piano[..., 0]
+        if not temperature:                                                 # the Bernoulli voice: as before
+            assert np.array_equal(g[..., 2:4], piano)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_a_model_from_before_monophonic_voices_decodes_as_it_did(temperature):
+    voices = [Voice("Soprano", 52, 0), Voice("Bass", 32, 1)]
+    old = {"domain": "music", "labels": ["major", "minor"],
+           "codec": {"low": 48, "high": 71, "voices": [v.to_dict() for v in voices], "steps_per_beat": 4, "bars": 2,
+                     "time_signature": [4, 4], "tempo": 80.0}}
+    codec = MusicCodec.from_meta(old)
+    assert codec.monophonic is None and codec.one_of == () and "monophonic" not in codec.meta()
+    assert not any(line.startswith("decoding") for line in codec.describe({}))
+    logits = np.random.default_rng(5).normal(-1, 2, (8, *codec.grid_shape))
+    assert np.array_equal(codec.from_logits(logits, np.random.default_rng(1), temperature),
+                          reference_from_logits(logits, np.random.default_rng(1), temperature))
+    marked = MusicCodec.from_meta({**old, "codec": {**old["codec"], "monophonic": [True, True]}})
+    assert marked.monophonic == [True, True] and marked.meta()["monophonic"] == [True, True]
+    assert "monophonic_decode" in marked.meta()
+    assert MusicCodec.from_meta({**old, "codec": json.loads(json.dumps(marked.meta()))}).meta() == marked.meta()
+    assert any(line.startswith("decoding   2 of 2 voice(s) monophonic") for line in marked.describe({}))
+    with pytest.raises(GenforgeError, match="monophonic flags"):
+        MusicCodec(48, 71, voices, [], monophonic=[True])

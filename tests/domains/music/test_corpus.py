@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import numpy as np
 import pytest
 from support import needs_bach
 
@@ -37,3 +38,47 @@ def test_read_labels_csv_json_and_bad_files(bach_subset, tmp_path):
     (tmp_path / "labels.csv").write_text("a.mid,major,extra\n")
     with pytest.raises(GenforgeError, match=r"labels.csv:1"):
         read_labels(tmp_path)
+
+
+def write_three_tunes(folder) -> list:
+    from genforge.domains.music.midi import write_midi
+
+    roll = np.zeros((16, 12, 2), np.uint8)
+    roll[::4, 0, 0] = roll[:, 0, 1] = 1  # one pitch, a note on each beat
+    return [write_midi(folder / f"{name}.mid", roll, low=60) for name in ("a", "b", "c")]
+
+
+def test_a_file_removed_between_listing_and_reading_is_skipped_and_counted(tmp_path, monkeypatch):
+    from genforge.domains.music import corpus
+
+    files = write_three_tunes(tmp_path)
+    real_read = corpus.read_midi
+
+    def remove_then_read(path, steps_per_beat=4):
+        if path == files[1]:
+            path.unlink()
+        return real_read(path, steps_per_beat)
+
+    monkeypatch.setattr(corpus, "read_midi", remove_then_read)
+    folder = corpus.read_folder(tmp_path)
+    assert [p.path.name for p in folder.pieces] == ["a.mid", "c.mid"]
+    assert folder.skip_counts() == Counter({"missing": 1})
+
+
+def test_a_file_removed_while_being_read_is_read_whole(tmp_path, monkeypatch):
+    """The file is read once: removing it while its bytes are parsed changes nothing."""
+    import mido
+
+    from genforge.domains.music.midi import read_midi
+
+    path = write_three_tunes(tmp_path)[0]
+    whole = read_midi(path)
+    real_parse = mido.MidiFile
+
+    def remove_then_parse(*args, **kwargs):
+        path.unlink(missing_ok=True)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(mido, "MidiFile", remove_then_parse)
+    removed = read_midi(path)
+    assert not path.exists() and np.array_equal(removed.notes, whole.notes)

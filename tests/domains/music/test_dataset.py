@@ -7,10 +7,13 @@ import os
 
 import numpy as np
 import pytest
-from support import needs_bach
+from music_support import SCALE
+from support import BACH, needs_bach
 
+from genforge.domains.music.codec import MusicCodec
 from genforge.domains.music.dataset import build_dataset
-from genforge.domains.music.midi import read_midi
+from genforge.domains.music.midi import read_midi, write_midi
+from genforge.domains.music.roll import Segment, Voice, notes_to_grid
 from genforge.domains.music.theory import estimate_mode
 from genforge.errors import GenforgeError
 
@@ -74,3 +77,35 @@ def test_labels_sidecar_overrides_the_estimate(bach_subset, tmp_path):
         build_dataset([d2], test=0, validation=0, transpose=0)
     ds = build_dataset([d2], test=0, validation=0, transpose=0, labels="sidecar")
     assert ds.labels == ["cheerful"]
+
+
+@needs_bach
+def test_the_chorales_four_voices_are_monophonic():
+    ds = build_dataset([BACH], test=0.2, validation=0.1, seed=0, transpose=0)
+    assert [v.name for v in ds.voices] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert ds.monophonic == [True, True, True, True]
+    # Three grace notes in two sopranos sound two notes at once on 7 steps: reported, within the tolerance.
+    assert any(n.startswith("monophonic voice(s): Soprano, Alto, Tenor, Bass") for n in ds.notes)
+    borderline = [n for n in ds.notes if n.startswith("borderline voice: Soprano")]
+    assert len(borderline) == 1 and " of its " in borderline[0], ds.notes
+    codec = MusicCodec.from_dataset(ds)
+    assert codec.one_of == ((0, 1), (2, 3), (4, 5), (6, 7))
+    assert codec.meta()["monophonic"] == [True] * 4
+
+
+def test_a_piano_playing_chords_is_polyphonic_beside_a_monophonic_melody(tmp_path):
+    voices = [Voice("Melody", 0, 0), Voice("Piano", 0, 1)]
+    for i in range(4):
+        notes = []
+        for bar in range(8):
+            root = SCALE[(bar + i) % 4]
+            notes += [(1, root - 12 + d, bar * 16, bar * 16 + 16) for d in (0, 4, 7)]    # a triad per bar
+            notes += [(0, SCALE[(bar + k + i) % len(SCALE)], bar * 16 + 4 * k, bar * 16 + 4 * k + 4) for k in range(4)]
+        grid = notes_to_grid(np.asarray(notes), 128, 2)
+        write_midi(tmp_path / f"tune{i}.mid", grid, voices, segments=[Segment(0, 128, (4, 4), 100.0)])
+    ds = build_dataset([tmp_path], labels=None, test=0, validation=0, transpose=0)
+    assert ds.monophonic == [True, False]
+    assert any(n.startswith("polyphonic voice: Piano") and "on/off per cell" in n for n in ds.notes), ds.notes
+    codec = MusicCodec.from_dataset(ds)
+    assert codec.one_of == ((0, 1),)
+    assert "Melody (program 0, monophonic), Piano (program 0)" in "\n".join(codec.describe({}))
