@@ -58,7 +58,9 @@ def markdown(r: dict) -> str:
     lines = [SECTION, "",
              f"Measured by `python benchmarks/level_samples.py` ({r['n']} unfiltered samples from the fitted prior, "
              "seed 0, as `sample levels` writes them: calibrated decoding, broken structures mended; the held-out "
-             "levels are whole levels never trained on, cut into windows the same way).", ""]
+             "levels are whole levels never trained on, cut into windows the same way). "
+             f"{rep.get('copies_redrawn', 0)} draws that decoded to a training window were redrawn, as `sample` "
+             "redraws them.", ""]
     for game, e in rep["games"].items():
         lines += [f"### {game}", "", "| measure | samples | held-out real | training |", "|---|---|---|---|",
                   f"| playable share | {e['playable']['samples']} | {e['playable']['held_out']} | "
@@ -72,6 +74,11 @@ def markdown(r: dict) -> str:
                   f"{e['kl_2x2']['held_out']['training_vs_set']} / {e['kl_2x2']['held_out']['set_vs_training']} | 0 |",
                   f"| novelty (Hamming to nearest training window) | {e['novelty']['samples']['mean']} | "
                   f"{e['novelty']['held_out']['mean']} | 0 |"]
+        auc = e.get("two_sample_auc")
+        if auc:
+            lines.append(f"| two-sample AUC against the training windows (0.5: indistinguishable; raw decoder "
+                         f"{auc['raw_decoder_vs_training']}) | {auc['samples_vs_training']} | "
+                         f"{auc['held_out_vs_training']} | |")
         for stat, row in e["stats"].items():
             lines.append(f"| {stat.replace('_', ' ')} per window (samples vs corpus: "
                          f"{fmt(row['samples_vs_corpus'])}) | {row['samples']['mean']} | {row['held_out']['mean']} | "

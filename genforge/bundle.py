@@ -8,7 +8,7 @@
     encoder.onnx      loaded only to encode a real asset (interpolation from files)
     decoder.keras     for training further / inspecting with Keras
     encoder.keras
-    checkpoints/      weights after the latest epoch
+    checkpoints/      only in an unfinished run: what `train --resume` goes on from (core/checkpoint.py)
     samples.png       a look at what the model makes
 
 No TensorFlow here: this module is on the sampling path.

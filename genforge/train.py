@@ -197,15 +197,19 @@ def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], pri
 
 def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
               notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000, record: dict | None = None,
-              init: object | None = None, class_map: list[int | None] | None = None) -> Path:
+              init: object | None = None, class_map: list[int | None] | None = None, resume: bool = False) -> Path:
     """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
 
     `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}.
-    `record`: what the bundle keeps of the run for later commands (`data`, `split`, `options`)."""
+    `record`: what the bundle keeps of the run for later commands (`data`, `split`, `options`).
+    A checkpoint after every epoch (`out`/checkpoints) lets a killed run go on (`resume`); it is
+    deleted once the bundle is whole."""
+    import shutil
+
     from genforge import config as cfg_mod
     from genforge.atomic import write_bytes
-    from genforge.bundle import PRIOR_FILE, write_meta, write_prior
-    from genforge.core import latent
+    from genforge.bundle import META_FILE, PRIOR_FILE, write_meta, write_prior
+    from genforge.core import checkpoint, latent
     from genforge.trust import HASHES, file_hashes
 
     out = Path(out)
@@ -213,8 +217,14 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     spec = grid_spec(codec)
     model_cfg, sizing_note = sized_to_data(model_cfg, splits["train"][0])
     notes = list(notes) + ([sizing_note] if sizing_note else [])
+    identity = checkpoint.identity(cfg_mod.to_dict(model_cfg), cfg_mod.to_dict(train_cfg), splits,
+                                   (record or {}).get("options", {}).get("init_from"), command)
+    saved = checkpoint.resume_point(out, identity, resume, finished=(out / META_FILE).is_file())
     model, history = fit(splits["train"], splits["validation"], spec, model_cfg, train_cfg,
-                         checkpoint_dir=out / "checkpoints", quiet=quiet, init=init, class_map=class_map)
+                         checkpoint_dir=out / checkpoint.FOLDER, quiet=quiet, init=init, class_map=class_map,
+                         identity=identity, resume=saved)
+    if saved is not None:
+        notes.append(f"training resumed after epoch {saved.epoch} of {history['epochs_planned']} (--resume)")
 
     metrics = {}
     for split, (windows, ids) in splits.items():
@@ -262,6 +272,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         "history": history, "files": files,
         HASHES: file_hashes(out, [*files.values(), "samples.png"]),  # `genforge info` says if they change
     })
+    shutil.rmtree(out / checkpoint.FOLDER, ignore_errors=True)  # the run is finished: nothing to resume
     return out
 
 
@@ -304,10 +315,10 @@ def start_from(run: str | Path, codec) -> tuple[object, list[int | None] | None,
 
 def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                  window: tuple[int, int] | None = None, quiet: bool = False, options: dict | None = None,
-                 pad: bool = False, init_from: str | Path | None = None) -> Path:
+                 pad: bool = False, init_from: str | Path | None = None, resume: bool = False) -> Path:
     """Level windows of every game folder in `data` (several: the game is the condition), split by
     whole levels. `pad`: ragged level files padded, not refused; `init_from`: a run (or "bundled")
-    whose weights start this one."""
+    whose weights start this one; `resume`: go on from the checkpoint of a killed run in `out`."""
     from genforge.domains.levels.codec import LevelCodec
     from genforge.domains.levels.dataset import build_dataset
 
@@ -316,16 +327,17 @@ def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: 
     codec = LevelCodec.from_dataset(ds)
     init, class_map, note = start_from(init_from, codec) if init_from else (None, None, None)
     return train_run(codec, ds.splits, out, model_cfg, train_cfg, command, ds.notes + ([note] if note else []),
-                     quiet, record=_record(data, ds.split, options), init=init, class_map=class_map)
+                     quiet, record=_record(data, ds.split, options), init=init, class_map=class_map, resume=resume)
 
 
 def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                 bars: int = 4, labels: str | None = "mode", transpose: int = 5, shifts_per_window: int | None = 3,
-                quiet: bool = False, options: dict | None = None, init_from: str | Path | None = None) -> Path:
+                quiet: bool = False, options: dict | None = None, init_from: str | Path | None = None,
+                resume: bool = False) -> Path:
     """Piano-roll windows of `bars` bars from MIDI folders (or a notes archive), split by whole
     pieces. Transposition augments the training split only: the original window plus
     `shifts_per_window` random shifts within +-`transpose` semitones (all shifts multiply the data
-    about 10x, ~2 GB of float32 for the Bach chorales)."""
+    about 10x, ~2 GB of float32 for the Bach chorales). `resume`: as for `train_levels`."""
     from genforge.domains.music.codec import MusicCodec
     from genforge.domains.music.dataset import build_dataset
 
@@ -342,4 +354,4 @@ def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: T
     codec = MusicCodec.from_dataset(ds)
     init, class_map, note = start_from(init_from, codec) if init_from else (None, None, None)
     return train_run(codec, ds.splits, out, model_cfg, train_cfg, command, notes + ([note] if note else []), quiet,
-                     record=record, init=init, class_map=class_map)
+                     record=record, init=init, class_map=class_map, resume=resume)

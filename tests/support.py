@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,14 @@ def file_hashes(folder: Path) -> dict[str, str]:
     runs' outputs are compared by."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def weight_hashes(run: Path) -> dict[str, str]:
+    """sha256 of what a run's weights are: the decoder genforge exports, the fitted prior, the
+    weights inside each .keras file (not the file, which records its save time) and the samples."""
+    hashes = {name: hashlib.sha256((run / name).read_bytes()).hexdigest()
+              for name in ("decoder.onnx", "prior.npz", "samples.png")}
+    for name in ("encoder.keras", "decoder.keras"):
+        with zipfile.ZipFile(run / name) as keras_file:
+            hashes[f"{name}/model.weights.h5"] = hashlib.sha256(keras_file.read("model.weights.h5")).hexdigest()
+    return hashes

@@ -16,22 +16,20 @@ cross-machine part is reasoned, not measured):
   time, the output folder's name, the host or the hash seed.
 - Training: the same weights, bit for bit, on one machine (TensorFlow's CPU kernels with
   keras.utils.set_random_seed). On another CPU, the same caveat as decoding, compounded over every
-  update; on a GPU, cuDNN picks non-deterministic kernels unless TensorFlow's op determinism is on.
+  update; on a GPU, genforge.core.fit turns TensorFlow's op determinism on (cuDNN would otherwise
+  pick kernels that sum in a varying order): the same bits on one GPU, expected, not measured here.
   The run folder's bytes differ run to run even with equal weights: the .keras files record the
   save time and Python object ids, tf2onnx numbers a few of encoder.onnx's constant names
   differently, and genforge.json records the training's seconds and the files' hashes.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
 
 import pytest
-from support import REPO, file_hashes, write_level_folder
+from support import REPO, file_hashes, weight_hashes, write_level_folder
 
 from genforge.generate import sample
 
@@ -102,17 +100,6 @@ def test_each_generation_command_writes_the_same_bytes_in_fresh_processes(name, 
         runs.append(file_hashes(out))
     assert runs[0], f"{name} wrote nothing"
     assert not differences(*runs), f"{name}: {differences(*runs)}"
-
-
-def weight_hashes(run: Path) -> dict[str, str]:
-    """sha256 of what a run's weights are: the decoder genforge exports, the fitted prior, the
-    weights inside each .keras file (not the file, which records its save time) and the samples."""
-    hashes = {name: hashlib.sha256((run / name).read_bytes()).hexdigest()
-              for name in ("decoder.onnx", "prior.npz", "samples.png")}
-    for name in ("encoder.keras", "decoder.keras"):
-        with zipfile.ZipFile(run / name) as keras_file:
-            hashes[f"{name}/model.weights.h5"] = hashlib.sha256(keras_file.read("model.weights.h5")).hexdigest()
-    return hashes
 
 
 def test_the_same_training_command_and_seed_gives_the_same_weights(tmp_path):

@@ -12,6 +12,8 @@ from genforge.errors import GenforgeError
 app = typer.Typer(help="Train a model; writes a run folder.", no_args_is_help=True)
 
 MUSIC_LABELS = ("mode", "folder", "sidecar", "none")
+RESUME_HELP = ("Go on from the checkpoint a killed run left in --out (written after every epoch): the same "
+               "command, continued from its last whole epoch. Without it, such a folder is refused, not overwritten.")
 
 
 def _window(text: Optional[str]) -> Optional[tuple[int, int]]:
@@ -50,6 +52,7 @@ def train_levels(
     init_from: Optional[str] = typer.Option(None, "--init-from", help="Start from a trained run's weights (a run "
                                             "folder, or `bundled` for the bundled default model): a strong start for "
                                             "a game with few levels that shares tiles with the run's."),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a level VAE.
@@ -59,6 +62,8 @@ def train_levels(
       genforge train levels --data "../shared/datasets/vglc/Super Mario Bros" --out outputs/runs/smb
 
       genforge train levels --data DIR1 --data DIR2 --out outputs/runs/multi
+
+      genforge train levels --data DIR --out outputs/runs/mine --resume
     """
     from genforge import config
 
@@ -69,7 +74,7 @@ def train_levels(
     options = _options(data, out, preset=preset, epochs=epochs, latent=latent_dim, beta=beta, window=window,
                        seed=seed, pad=pad, init_from=init_from, quiet=quiet)
     path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), shape, quiet, options, pad,
-               init_from)
+               init_from, resume)
     print_description(path)
 
 
@@ -89,6 +94,7 @@ def train_music(
                                "label), sidecar (labels.csv/.json only; unlabelled files skipped) or none."),
     init_from: Optional[str] = typer.Option(None, "--init-from", help="Start from a trained run's weights (a run "
                                             "folder with the same voices, or `bundled`)."),
+    resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a piano-roll VAE on MIDI files; conditioned on key mode by default.
@@ -113,5 +119,6 @@ def train_music(
     options = _options(data, out, bars=bars, epochs=epochs, latent=latent_dim, beta=beta, seed=seed, labels=labels,
                        init_from=init_from, quiet=quiet)
     path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), bars=bars,
-               labels=None if labels == "none" else labels, quiet=quiet, options=options, init_from=init_from)
+               labels=None if labels == "none" else labels, quiet=quiet, options=options, init_from=init_from,
+               resume=resume)
     print_description(path)

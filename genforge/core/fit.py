@@ -24,8 +24,9 @@ import numpy as np
 import tensorflow as tf
 
 from genforge.config import ModelConfig, TrainConfig
-from genforge.core import one_of
+from genforge.core import checkpoint, one_of
 from genforge.core.vae import BERNOULLI, VAE
+from genforge.errors import GenforgeError
 
 DENSE_BATCH = 512  # windows made dense at a time outside training (encoding, decoding, metrics)
 
@@ -72,12 +73,24 @@ def compact(windows: np.ndarray, spec: GridSpec) -> np.ndarray:
 
 
 def dataset(windows: np.ndarray, label_ids: np.ndarray, spec: GridSpec, batch_size: int, shuffle: bool,
-            seed: int = 0) -> tf.data.Dataset:
-    """(grid, label one-hot, cell weights) batches, made dense inside the pipeline."""
-    ids = np.maximum(np.asarray(label_ids, np.int32), 0)
-    ds = tf.data.Dataset.from_tensor_slices((compact(windows, spec), ids))
+            seed: int = 0, epochs: range = range(1)) -> tf.data.Dataset:
+    """(grid, label one-hot, cell weights) batches, made dense inside the pipeline. Shuffled: one
+    pass per epoch of `epochs`, each in an order drawn from (seed, epoch) alone, so a run resumed at
+    epoch k sees the batches an unbroken run saw from epoch k on (a shuffle that reshuffles each
+    pass would start again from its first order)."""
+    data = (compact(windows, spec), np.maximum(np.asarray(label_ids, np.int32), 0))
     if shuffle:
-        ds = ds.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
+        windows_t, ids_t = tf.constant(data[0]), tf.constant(data[1])
+        seed_t = tf.constant(seed, tf.int64)
+
+        def one_epoch(epoch):
+            order = tf.random.experimental.stateless_shuffle(tf.range(len(windows)), seed=tf.stack([seed_t, epoch]))
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+        ds = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(one_epoch) \
+            .map(lambda idx: (tf.gather(windows_t, idx), tf.gather(ids_t, idx)))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
     row_mask = None if spec.row_mask is None else tf.constant(spec.row_mask, tf.float32)
     h, w, c = spec.shape
 
@@ -95,7 +108,7 @@ def dataset(windows: np.ndarray, label_ids: np.ndarray, spec: GridSpec, batch_si
             tf.zeros(tf.stack([tf.shape(win)[0], 0]), tf.float32)
         return grid, one_hot, weights
 
-    return ds.batch(batch_size).map(to_dense, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(to_dense, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def schedule(n_windows: int, config: TrainConfig) -> tuple[int, int]:
@@ -109,11 +122,12 @@ def schedule(n_windows: int, config: TrainConfig) -> tuple[int, int]:
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """One rich progress bar over epochs, with the latest losses in its description."""
+    """One rich progress bar over epochs, with the latest losses in its description; a resumed run's
+    starts at the epochs done before."""
 
-    def __init__(self, epochs: int, quiet: bool = False):
+    def __init__(self, epochs: int, quiet: bool = False, done: int = 0):
         super().__init__()
-        self.epochs, self.quiet = epochs, quiet
+        self.epochs, self.quiet, self.done = epochs, quiet, done
 
     def on_train_begin(self, logs=None):
         if self.quiet:
@@ -123,7 +137,7 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar = Progress(TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total} epochs"),
                             TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
         self.bar.start()
-        self.task = self.bar.add_task("", total=self.epochs)
+        self.task = self.bar.add_task("", total=self.epochs, completed=self.done)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.quiet:
@@ -142,19 +156,27 @@ class SmoothedEarlyStopping(keras.callbacks.Callback):
     epochs, and keep the weights of the best smoothed epoch. Accuracy rather than loss: on small
     held-out sets the cross-entropy turns up (confident mistakes on a few unseen tiles) long before
     reconstructions stop improving (Super Mario Land: loss lowest at epoch 22, accuracy at 83).
-    Smoothing: one or two validation levels make the raw figure jump from epoch to epoch."""
+    Smoothing: one or two validation levels make the raw figure jump from epoch to epoch.
+    The state starts with the object, not with training: a resumed run sets it (`restore`) first."""
 
     def __init__(self, patience: int, start_from_epoch: int = 0, smoothing: float = 0.3):
         super().__init__()
         self.patience, self.start, self.smoothing = patience, start_from_epoch, smoothing
-
-    def on_train_begin(self, logs=None):
         self.ema, self.best, self.best_epoch, self.best_weights = None, -np.inf, -1, None
+
+    def state(self) -> dict:
+        """What a checkpoint keeps of it besides the best weights."""
+        return {"ema": self.ema, "best": self.best, "best_epoch": self.best_epoch}
+
+    def restore(self, state: dict, best_weights: list[np.ndarray]) -> None:
+        self.ema, self.best, self.best_epoch = state["ema"], state["best"], state["best_epoch"]
+        self.best_weights = list(best_weights) or None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get("val_accuracy")
         if value is None:
             return
+        value = float(value)  # as a checkpoint's JSON keeps it: resumed or not, the same arithmetic
         self.ema = value if self.ema is None else self.smoothing * value + (1 - self.smoothing) * self.ema
         if epoch < self.start:
             return
@@ -167,6 +189,56 @@ class SmoothedEarlyStopping(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch, what a resumed run needs to go on as if it had never stopped, written to
+    `folder` (genforge.core.checkpoint). Runs after the early stopping, whose verdict on the epoch
+    it records. `past`: the run before this process (`run_so_far`), whose history it extends."""
+
+    def __init__(self, folder: Path, stopper: SmoothedEarlyStopping, epochs: int, identity: dict, past: dict):
+        super().__init__()
+        self.folder, self.stopper, self.epochs, self.identity, self.past = Path(folder), stopper, epochs, identity, past
+        self.history = {k: list(v) for k, v in past["history"].items()}
+
+    def on_train_begin(self, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        state = {"epoch": epoch + 1, "epochs": self.epochs, "stopped": bool(self.model.stop_training),
+                 "early_stopping": self.stopper.state(), "history": self.history,
+                 "seconds": self.past["seconds"] + time.perf_counter() - self.started,
+                 "resumed_at": self.past["resumed_at"], "identity": self.identity}
+        arrays = {"model": [keras.ops.convert_to_numpy(v) for v in self.model.variables],
+                  "optimizer": [keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables],
+                  "best": self.stopper.best_weights or []}
+        checkpoint.write(self.folder, state, arrays)
+
+
+def run_so_far(saved: checkpoint.Checkpoint | None) -> dict:
+    """What a run did before this process: the history, the seconds trained and the epochs it was
+    resumed after (none, for a fresh start)."""
+    if saved is None:
+        return {"history": {}, "seconds": 0.0, "resumed_at": []}
+    state = saved.state
+    return {"history": state["history"], "seconds": state["seconds"], "resumed_at": state["resumed_at"] + [saved.epoch]}
+
+
+def restore(model: VAE, stopper: SmoothedEarlyStopping, saved: checkpoint.Checkpoint) -> None:
+    """Set a freshly built and compiled model, its optimiser and the early stopping to a checkpoint's
+    state. Variables are matched by their order, which the same settings always build the same."""
+    model.optimizer.build(model.trainable_variables)  # Adam makes its moments on first use: made now to be set
+    for group, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+        values = saved.arrays[group]
+        if [tuple(v.shape) for v in variables] != [a.shape for a in values]:
+            raise GenforgeError(f"the training checkpoint's {group} variables do not fit this model (written by "
+                                f"another genforge version?); delete the checkpoints folder to train from the start")
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+    stopper.restore(saved.state["early_stopping"], saved.arrays["best"])
 
 
 def set_data_bias(model: VAE, windows: np.ndarray, spec: GridSpec, pos_weight: float = 1.0,
@@ -187,11 +259,18 @@ def set_data_bias(model: VAE, windows: np.ndarray, spec: GridSpec, pos_weight: f
 
 def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray], spec: GridSpec,
         model_cfg: ModelConfig, train_cfg: TrainConfig, checkpoint_dir: Path | None = None, quiet: bool = False,
-        init=None, class_map: list[int | None] | None = None, callbacks: list = ()) -> tuple[VAE, dict]:
+        init=None, class_map: list[int | None] | None = None, callbacks: list = (),
+        identity: dict | None = None, resume: checkpoint.Checkpoint | None = None) -> tuple[VAE, dict]:
     """Train a VAE on (compact windows, label ids) splits; returns the model with the weights of its
     best validation epoch, and the history. `init`: a trained model (.encoder, .decoder) whose
-    weights start this one, classes matched by `class_map` (see `transfer_weights`)."""
+    weights start this one, classes matched by `class_map` (see `transfer_weights`).
+    `checkpoint_dir`: where a checkpoint is written after every epoch, recording `identity` (what
+    the run is: genforge.core.checkpoint.identity); `resume`: a checkpoint of this run to go on from."""
     keras.utils.set_random_seed(train_cfg.seed)
+    if tf.config.list_physical_devices("GPU"):
+        # cuDNN and GPU reductions may sum in an order that varies from run to run; TensorFlow's CPU
+        # kernels already give the same bits for the same seed, so the CPU is left at full speed.
+        tf.config.experimental.enable_op_determinism()
     epochs, patience = schedule(len(train[0]), train_cfg)
     steps = math.ceil(len(train[0]) / train_cfg.batch_size)
     model = VAE(spec.shape, spec.n_labels, spec.likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed,
@@ -204,22 +283,33 @@ def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.n
         set_data_bias(model, train[0], spec, model_cfg.pos_weight)
     model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
     stopper = SmoothedEarlyStopping(patience, model_cfg.kl_warmup_epochs)
-    callbacks = list(callbacks) + [stopper, ProgressBar(epochs, quiet)]
+    done, past = 0, run_so_far(resume)
+    if resume is not None:
+        restore(model, stopper, resume)
+        # a run the early stopping had ended goes on to its measurements, not to more epochs
+        done = epochs if resume.state["stopped"] else min(resume.epoch, epochs)
+    callbacks = list(callbacks) + [stopper]
     if checkpoint_dir is not None:
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoint_dir / "epoch.weights.h5"),
-                                                         save_weights_only=True))
+        callbacks.append(EpochCheckpoint(checkpoint_dir, stopper, epochs, identity or {}, past))
+    callbacks.append(ProgressBar(epochs, quiet, done))
     # A deterministic autoencoder leaves the log-variance head unused: Keras' warning says nothing useful.
     warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
     started = time.perf_counter()
-    history = model.fit(dataset(*train, spec, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed),
+    # One stream of batches for the epochs left, `steps` of them an epoch (the pipeline shuffles each).
+    history = model.fit(dataset(*train, spec, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed,
+                                epochs=range(done, epochs)),
                         validation_data=dataset(*validation, spec, DENSE_BATCH, shuffle=False),
-                        epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)  # the pipeline shuffles
-    result = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    result["seconds"] = time.perf_counter() - started
-    result["epochs_run"] = len(history.history["loss"])
+                        steps_per_epoch=steps, initial_epoch=done, epochs=epochs, callbacks=callbacks,
+                        shuffle=False, verbose=0)
+    result = {k: list(v) for k, v in past["history"].items()}
+    for k, vals in history.history.items():
+        result.setdefault(k, []).extend(float(v) for v in vals)
+    result["seconds"] = past["seconds"] + time.perf_counter() - started
+    result["epochs_run"] = len(result["loss"])
     result["epochs_planned"], result["patience"] = epochs, patience
     result["best_epoch"] = stopper.best_epoch + 1
+    if past["resumed_at"]:
+        result["resumed_at"] = past["resumed_at"]
     return model, result
 
 

@@ -1,6 +1,6 @@
-"""genforge.core.fit: the input pipeline gives the VAE what the numpy path gives, cells without content
-weigh nothing, the schedule follows the data, early stopping keeps the best smoothed epoch, and a
-trained model's weights start another."""
+"""genforge.core.fit: the input pipeline gives the VAE what the numpy path gives, each epoch's order
+follows from the seed and the epoch alone, cells without content weigh nothing, the schedule follows
+the data, early stopping keeps the best smoothed epoch, and a trained model's weights start another."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,6 +35,24 @@ def test_the_pipeline_makes_the_dense_grids_labels_and_weights_numpy_makes():
     grid, label, weights = next(iter(dataset(rolls, ids, spec, batch_size=9, shuffle=False)))
     assert np.array_equal(np.asarray(grid), rolls.astype(np.float32))
     assert np.asarray(weights)[1, 6:].sum() == 0 and np.asarray(weights)[1, :6].all() and np.asarray(weights)[0].all()
+
+
+def test_each_epochs_order_depends_on_the_seed_and_the_epoch_alone():
+    """What lets a resumed run (genforge train --resume) see the batches an unbroken run saw."""
+    windows = np.arange(37 * 2 * 3).reshape(37, 2, 3) % 5
+    spec = GridSpec((2, 3, 5), CATEGORICAL)
+
+    def orders(epochs, seed=0):
+        batches = [np.asarray(grid).argmax(-1) for grid, _, _ in dataset(windows, np.zeros(37, int), spec, 16,
+                                                                            shuffle=True, seed=seed, epochs=epochs)]
+        assert [len(b) for b in batches] == [16, 16, 5] * len(epochs)  # no batch spans two epochs
+        return [np.concatenate(batches[i:i + 3]) for i in range(0, len(batches), 3)]
+
+    whole = orders(range(0, 4))
+    assert all(sorted(map(bytes, o)) == sorted(map(bytes, windows)) for o in whole)  # each epoch: every window once
+    assert not np.array_equal(whole[0], whole[1])                                     # reshuffled every epoch
+    assert all(np.array_equal(a, b) for a, b in zip(orders(range(2, 4)), whole[2:]))  # resumed at epoch 2
+    assert not np.array_equal(orders(range(0, 1), seed=1)[0], whole[0])
 
 
 def test_cells_of_weight_zero_count_in_neither_loss_nor_accuracy():
