@@ -24,7 +24,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 COMMANDS = {
     "levels": ["train", "levels", "--data", str(DATA / "vglc" / "Super Mario Bros"),
-               "--data", str(DATA / "vglc" / "Super Mario Bros 2 (Japan)"), "--seed", "0"],
+               "--data", str(DATA / "vglc" / "Super Mario Bros 2 (Japan)"), "--seed", "0",
+               # the default 4,000 updates are 56 passes over these 4,595 windows, where held-out accuracy is
+               # still rising (0.898 non-empty on held-out SMB; 0.908 after 60 passes)
+               "--epochs", "80"],
     # the plain default schedule (1,800 updates: about 10 epochs of the transposed windows of every metre)
     "music": ["train", "music", "--data", str(DATA / "midi" / "bach_chorales_music21"), "--seed", "0"],
 }

@@ -52,7 +52,7 @@ def test_held_out_accuracy_recomputed_from_the_shipped_weights():
     windows = np.concatenate([
         cut_windows(read_vglc_text(SMB / f"{name}.txt", legend, game["name"]), game["layout"],
                     tuple(game["window"]), game["empty"])
-        for name in game["test_levels"]])
+        for name in bundle.split["Super Mario Bros"]["test"]])
     truth = to_indices(place_in(windows, codec.shape, game["empty"]), codec.vocabulary)
     ids = np.full(len(truth), label)
     z = runtime.encode(bundle, codec.to_onehot(truth), ids)
@@ -119,8 +119,10 @@ def test_music_engine_package_runs_with_onnxruntime_alone(tmp_path):
                               "float(probs.max()), float((probs > 0.5).mean()))\n")
     assert run.returncode == 0, run.stderr
     sidecar = json.loads((pkg / "genforge-decoder.json").read_text())
-    d = sidecar["latent_dim"]
-    assert (pkg / sidecar["latent_prior"]["file"]).stat().st_size == 4 * (d + d * d)
+    prior = sidecar["latent_prior"]  # the aggregate posterior: a component per training window, per label
+    assert prior["kind"] == "mixture" and (pkg / prior["file"]).is_file()
+    assert len(prior["components_per_label"]) == len(sidecar["labels"]) == len(open_bundle(default_model("music")).labels)
+    assert sum(count for _, count in prior["components_per_label"]) == prior["components"]
     shape, low, high, on = run.stdout.split(")")[0] + ")", *map(float, run.stdout.split(")")[1].split())
     assert shape == str((4, *sidecar["output"]["shape"][1:])) and 0 <= low <= high <= 1
     assert 0.001 < on < 0.1, "a few percent of cells on: notes, not silence or noise"
