@@ -47,18 +47,24 @@ def _rss_kb(field: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _worker(conn, memory_kb: int) -> None:
-    """Read cases until the pipe closes: (reader, entry, options, root) -> (outcome, detail, peak kB)."""
+def _worker(conn, memory_kb: int, keras: bool) -> None:
+    """Read cases until the pipe closes: (reader, entry, options, root) -> (outcome, detail, peak kB).
+    `keras`: import Keras (TensorFlow) first, as model cases with .keras files need it: an import of
+    several seconds is the worker's start, not a case's time or memory."""
     import warnings
 
     from fuzz_targets import judge
 
     warnings.simplefilter("ignore")
+    if keras:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras  # noqa: F401
     # A safety net under the measurement: a case that runs away fails to allocate long before the
     # machine runs out (MemoryError, reported as "memory").
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = (_rss_kb("VmSize") + 4 * memory_kb + (2 << 20)) * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    conn.send("ready")
     while True:
         try:
             reader, entry, options, root = conn.recv()
@@ -77,16 +83,18 @@ def _worker(conn, memory_kb: int) -> None:
 
 
 class Worker:
-    def __init__(self, memory_kb: int):
-        self.memory_kb = memory_kb
+    def __init__(self, memory_kb: int, keras: bool = False):
+        self.memory_kb, self.keras = memory_kb, keras
         self.start()
 
     def start(self) -> None:
         ctx = mp.get_context("fork")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, self.memory_kb), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, self.memory_kb, self.keras), daemon=True)
         self.proc.start()
         child.close()
+        if not self.conn.poll(300) or self.conn.recv() != "ready":
+            raise RuntimeError("a fuzzing worker did not start")
 
     def run(self, reader: str, entry: Path, options: dict, root: Path, timeout: float) -> tuple[str, str, int]:
         self.conn.send((reader, str(entry), options, str(root)))
@@ -124,7 +132,7 @@ def fuzz_reader(reader: str, cases: int, seed: int, timeout: float, memory_kb: i
     problems: dict[str, dict] = {}
     errors: Counter = Counter()
     peak = [0]
-    worker = Worker(memory_kb)
+    worker = Worker(memory_kb, keras=reader == "model")
     started = time.perf_counter()
 
     @fixed_seed(seed)

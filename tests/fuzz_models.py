@@ -1,7 +1,9 @@
 """Fuzz cases for model folders: a bundled model (copied to a temporary folder first, read-only,
 never mutated in place) with one to three hostile changes: genforge.json's values, file names that
 point out of the folder, symlinks, a prior.npz whose arrays lie (shapes, pickled objects, sizes
-their headers claim), and decoder/encoder .onnx files cut, flipped or given foreign operators.
+their headers claim), decoder/encoder .onnx files cut, flipped or given foreign operators, and
+.keras files (what `--init-from` loads) cut, flipped, or whose config.json names a Lambda layer, a
+custom object or a module outside Keras.
 See fuzz_cases.py for the Case these strategies draw."""
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ FILE_NAMES = ["../outside.onnx", "/etc/hostname", "..\\outside.onnx", "sub/../..
               "C:\\model\\decoder.onnx", "missing.onnx", "encoder.onnx", "decoder.onnx", "prior.npz", "genforge.json", ".",
               "samples.png", "decoder.keras", "//server/share/x.onnx", "~/x.onnx", "a/" * 600 + "x"]
 LINK_TARGETS = ["../outside.onnx", "/etc/hostname", "encoder.onnx", "decoder.onnx", "prior.npz", "missing", "/", ".."]
+KERAS_CLASSES = [{"class_name": "Lambda", "module": "keras.layers", "config": {"function": "x"}},
+                 {"class_name": "Evil", "module": "os", "config": {}},
+                 {"class_name": "Dense", "module": "builtins", "config": {}},
+                 {"class_name": "Custom", "module": None, "registered_name": "my>Custom", "config": {}},
+                 {"class_name": "Dense", "module": "keras.layers", "registered_name": "pkg>Dense", "config": {}}]
 FOREIGN_OPS = ["Loop", "If", "Scan", "RandomNormal", "Resize", "Einsum", "CustomOp", "Upsample", "Softmax", "Conv"]
 
 
@@ -139,6 +146,28 @@ def onnx_graph_mutation(draw, data: bytes) -> bytes:
 
 
 @st.composite
+def keras_file_mutation(draw, data: bytes) -> bytes:
+    """A .keras zip whose config.json is mutated (values, or a layer swapped for a foreign class),
+    or whose bytes are."""
+    if draw(st.booleans()):
+        return draw(mutated(data, 6))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    config = json.loads(members["config.json"])
+    if draw(st.booleans()):
+        layers = config.get("config", {}).get("layers") or [{}]
+        layers[draw(st.integers(0, len(layers) - 1))].update(draw(st.sampled_from(KERAS_CLASSES)))
+    else:
+        config = draw(mutated_json(config, None, 3))
+    members["config.json"] = dumps(config)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    return out.getvalue()
+
+
+@st.composite
 def model_cases(draw) -> Case:
     store = model_store()
     if not store:  # no bundled model: a folder of a made-up genforge.json alone
@@ -151,9 +180,9 @@ def model_cases(draw) -> Case:
     files: dict = {f"model/{p.name}": Link(p) for p in src.iterdir() if p.is_file()}
     files["outside.onnx"] = Link(src / "decoder.onnx")  # what links and `../` names would reach
     ops = draw(st.lists(st.sampled_from(["meta", "meta", "meta any", "meta bytes", "file name", "symlink", "delete",
-                                         "prior", "prior", "onnx bytes", "onnx graph", "onnx graph", "hashes"]),
+                                         "prior", "prior", "onnx bytes", "onnx graph", "onnx graph", "hashes", "keras"]),
                         min_size=1, max_size=3))
-    meta_bytes = False
+    meta_bytes = keras = False
     for op in ops:
         if op == "meta":
             meta = draw(mutated_json(meta, META_KEYS, 2))
@@ -180,9 +209,13 @@ def model_cases(draw) -> Case:
             name = draw(st.sampled_from(["decoder.onnx", "encoder.onnx"]))
             data = (src / name).read_bytes()
             files[f"model/{name}"] = draw(mutated(data, 6)) if op == "onnx bytes" else draw(onnx_graph_mutation(data))
+        elif op == "keras":
+            name = draw(st.sampled_from(["decoder.keras", "encoder.keras"]))
+            files[f"model/{name}"] = draw(keras_file_mutation((src / name).read_bytes()))
+            keras = True
         elif op == "hashes" and isinstance(meta.get("hashes"), dict) and meta["hashes"]:
             meta["hashes"][draw(st.sampled_from(sorted(meta["hashes"])))] = draw(st.sampled_from(["0" * 64, "", "x"]))
     if not isinstance(files.get("model/genforge.json"), Symlink):
         text = dumps(meta)
         files["model/genforge.json"] = draw(mutated(text, 4)) if meta_bytes else text
-    return Case("model", "model", files, {"domain": domain}, f"{domain} model: {' + '.join(ops)}")
+    return Case("model", "model", files, {"domain": domain, "keras": keras}, f"{domain} model: {' + '.join(ops)}")

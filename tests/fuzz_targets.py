@@ -93,8 +93,9 @@ def read_archive(path: Path):
     return pieces
 
 
-def load_model(path: Path, domain: str | None = None):
-    """What loading a model reads, and what sampling one and `genforge info` do with it."""
+def load_model(path: Path, domain: str | None = None, keras: bool = False):
+    """What loading a model reads, and what sampling one and `genforge info` do with it; `keras`:
+    also its .keras files as `--init-from` loads them (TensorFlow: only for cases that changed one)."""
     from genforge import runtime
     from genforge.bundle import META_FILE, open_bundle
     from genforge.cli.common import print_description
@@ -113,6 +114,11 @@ def load_model(path: Path, domain: str | None = None):
     runtime.encoder(bundle)
     with contextlib.redirect_stdout(io.StringIO()):
         print_description(path)
+    if keras:
+        from genforge.core.keras_file import load_keras
+
+        for name in ("decoder_keras", "encoder_keras"):
+            load_keras(bundle.file(name))
     return assets
 
 
