@@ -83,6 +83,16 @@ def test_an_unprintable_legend_stays_on_one_line(tmp_path):
     assert "known: \\r-" in outcome(tmp_path, "levels", files, "g")
 
 
+def test_a_nul_tile_is_refused(tmp_path):
+    """numpy's one-character strings drop a NUL: a legend's "\x00" tile read back as '' (found by
+    benchmarks/fuzz.py, 12 of 10,000 level cases)."""
+    files = {"g/legend.json": json.dumps({"tiles": {"-": ["empty"], "\x00": ["solid"]}}), "g/a.txt": "-\x00\n"}
+    assert "must map one character to a list of tags" in outcome(tmp_path / "a", "levels", files, "g")
+    files = {"g/README.txt": "- = EMPTY\n\x00 = WALL\n", "g/a.txt": "-\x00\n"}
+    said = outcome(tmp_path / "b", "levels", files, "g")
+    assert "expected a legend line" in said or "no tile legend" in said or "not in the legend" in said
+
+
 def test_label_sidecars(tmp_path):
     said = outcome(tmp_path / "a", "labels", {"f/labels.csv": 'a.mid,"' + "x" * 140_000 + '"\n'}, "f")
     assert "labels.csv:1: not a CSV file" in said                                # was _csv.Error

@@ -45,6 +45,12 @@ class TileLegend:
         return [ch for ch, tags in self.tiles.items() if any("left" in t or "right" in t for t in tags)]
 
 
+def is_tile_char(ch) -> bool:
+    """A character that can name a tile: one character, not NUL (numpy's one-character strings
+    drop a NUL, so a NUL tile would read back as '')."""
+    return isinstance(ch, str) and len(ch) == 1 and ch != "\x00"
+
+
 def empty_tile(legend_tiles: dict[str, list[str]], counts: dict[str, int] | None = None) -> str | None:
     """The tile that means nothing, as the legend says: the one tagged `empty`, else `void`, else
     (given tile counts of the levels) the most frequent passable tile, else the most frequent one."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from genforge.domains.games import HORIZONTAL, GamePreset, find_preset, layout_for
-from genforge.domains.levels.grid import Level, TileLegend, empty_tile
+from genforge.domains.levels.grid import Level, TileLegend, empty_tile, is_tile_char
 from genforge.errors import GenforgeError, brief
 
 LEVEL_SUFFIXES = (".txt", ".tmj")
@@ -56,7 +56,7 @@ def read_legend(path: Path) -> TileLegend:
         if not isinstance(tiles, dict) or not tiles:
             raise GenforgeError(f"{path}: a legend needs a non-empty \"tiles\" object: {{char: [tags]}}")
         for ch, tags in tiles.items():
-            if len(ch) != 1 or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            if not is_tile_char(ch) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 raise GenforgeError(f"{path}: legend entry {brief(repr(ch), 60)} must map one character to a list of tags")
         tiles = {ch: [t.lower() for t in tags] for ch, tags in tiles.items()}
         return TileLegend(tiles, empty_tile(tiles) or "", _structures(path, data.get("structures", [])))
@@ -65,7 +65,7 @@ def read_legend(path: Path) -> TileLegend:
         if not line.strip():
             continue
         ch, sep, name = line.partition("=")
-        if not sep or len(ch.strip()) != 1:
+        if not sep or not is_tile_char(ch.strip()):
             raise GenforgeError(f"{path}:{n}: expected a legend line `C = NAME`, got {brief(repr(line), 80)}")
         tiles[ch.strip()] = [t.strip().lower() for t in name.replace("(", ",").replace(")", "").split(",") if t.strip()]
     if not tiles:
@@ -307,7 +307,7 @@ def _tmj_tiles(path: Path, doc: dict, empty: str) -> tuple[dict[int, str], dict[
     auto = iter(c for c in _AUTO_CHARS if c not in taken)
     for gid, tp in described:
         ch = tp.get("char")
-        if not (isinstance(ch, str) and len(ch) == 1):
+        if not is_tile_char(ch):
             ch = next(auto, None)
             if ch is None:
                 raise GenforgeError(f"{path}: more tiles without a one-character `char` property than genforge has "
