@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
-from genforge.errors import GenforgeError
+from genforge.errors import GenforgeError, brief
 
 MAX_META_BYTES = 64 << 20       # genforge.json; the bundled ones are under 100 KB (older runs kept priors inline)
 MAX_LATENT = 1 << 14            # latents; the bundled models have 112 and 768
@@ -85,7 +85,7 @@ def npz_arrays(path: Path, most_bytes: int) -> dict[str, tuple[np.dtype, tuple[i
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
             OSError, UnicodeDecodeError, OverflowError, SyntaxError, TypeError, KeyError, MemoryError) as e:
         # RuntimeError: an encrypted member (RecursionError too); MemoryError: a header nested past the parser
-        raise ValueError(f"not a readable .npz file ({type(e).__name__}: {e})") from None
+        raise ValueError(f"not a readable .npz file ({type(e).__name__}: {brief(e, 120)})") from None
 
 
 def _npy_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, disk: int) -> tuple[np.dtype, tuple[int, ...]]:
@@ -193,8 +193,11 @@ def check_prior_file(path: Path, meta: dict) -> None:
         if not (k > 0 and shape("means") == (k, d) and shape("spreads") == (k, d) and shape("labels", "iu") == (k,)):
             raise GenforgeError(f"{file}: a mixture prior needs means and spreads of K x {d} (latent_dim {d} in "
                                 f"genforge.json) and K label ids; it has {_shapes(arrays)}")
-        with np.load(file, allow_pickle=False) as f:
-            ids = f["labels"]
+        try:
+            with np.load(file, allow_pickle=False) as f:
+                ids = f["labels"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # damaged data
+            raise GenforgeError(f"{file}: unreadable label ids: {brief(e, 120)}") from None
         if len(ids) and (ids.min() < 0 or ids.max() >= max(n_labels, 1)):
             raise GenforgeError(f"{file}: mixture components name label {int(ids.max())}, but the model has "
                                 f"{n_labels} label(s)")

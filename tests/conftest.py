@@ -25,7 +25,8 @@ def tiny_folder(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    """A 1-epoch, 8-latent VAE on the real Super Mario Bros levels (~15 s). Garbage levels, real bundle."""
+    """A 2-epoch, 8-latent VAE on the real Super Mario Bros levels (~20 s). Rough levels (one epoch decodes
+    nothing but sky), real bundle."""
     if not SMB.is_dir():
         pytest.skip("the VGLC corpus (../shared/datasets/vglc) is absent: cannot train the tiny test model")
     from genforge.config import ModelConfig, TrainConfig
@@ -34,5 +35,5 @@ def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-run")
     with warnings.catch_warnings():  # Keras's ONNX export trips a NumPy FutureWarning: not ours
         warnings.simplefilter("ignore", FutureWarning)
-        return train_levels([str(SMB)], out, ModelConfig(filters=(8, 16), latent_dim=8), TrainConfig(epochs=1),
+        return train_levels([str(SMB)], out, ModelConfig(filters=(8, 16), latent_dim=8), TrainConfig(epochs=2),
                             command="test", quiet=True)

@@ -21,10 +21,12 @@ def test_bundled_models_keep_their_prior_in_a_binary_file():
         path = default_model(domain)
         meta = json.loads((path / "genforge.json").read_text())
         assert "prior" not in meta and meta["files"]["prior"] == PRIOR_FILE
-        prior = open_bundle(path).prior
-        d = meta["latent_dim"]
-        assert prior["mean"].shape == (d,) and prior["scale_tril"].shape == (d, d)
-        assert np.allclose(np.triu(prior["scale_tril"], 1), 0) and (np.diag(prior["scale_tril"]) > 0).all()
+        bundle = open_bundle(path)
+        prior, d = bundle.prior, meta["latent_dim"]
+        k = len(prior["labels"])  # the aggregate posterior: one component per training window (or a share of them)
+        assert prior["kind"] == "mixture" and prior["means"].shape == (k, d) and prior["spreads"].shape == (k, d)
+        assert (prior["spreads"] > 0).all() and set(prior["labels"].tolist()) == set(range(len(bundle.labels)))
+        assert prior["training_hashes"] is not None and len(prior["training_hashes"]) >= k
 
 
 def test_prior_file_round_trip_and_inline_priors_of_older_runs(tmp_path):
@@ -67,8 +69,16 @@ def strip_to_format_of_older_bundles(src, dst):
 
     shutil.copytree(src, dst)
     meta = json.loads((dst / "genforge.json").read_text())
-    for key in ("data", "split", "options"):
-        meta.pop(key)
+    split = meta["split"]
+    for key in ("data", "split", "options", "hashes"):
+        meta.pop(key, None)
+    if meta["domain"] == "levels":  # they listed each game's levels per split in the codec's games
+        for game in meta["codec"]["games"]:
+            game.update({f"{part}_levels": names for part, names in split[game["name"]].items()})
+    else:  # and the held-out pieces in a note
+        (parts,) = split.values()
+        meta["notes"] = [*meta.get("notes", []), f"held-out test pieces ({len(parts['test'])}): "
+                         + ", ".join(parts["test"])]
     (dst / "genforge.json").write_text(json.dumps(meta))
     return dst
 
@@ -84,7 +94,7 @@ def test_an_older_bundle_gives_the_same_data_split_and_options(tmp_path):
             assert old.split == new.split
         else:  # older music bundles named only their test pieces, in a note
             (folder, parts), = new.split.items()
-            assert sorted(old.split[""]["test"]) == sorted(parts["test"]) and len(parts["test"]) == 62
+            assert sorted(old.split[""]["test"]) == sorted(parts["test"]) and len(parts["test"]) == 70
 
 
 def test_recorded_paths_are_relative_and_found_from_the_project(tmp_path, monkeypatch):

@@ -147,7 +147,7 @@ def test_a_prior_whose_data_fails_its_crc(tmp_path):
     model = _model(tmp_path)
     data = bytearray((model / "prior.npz").read_bytes())
     with zipfile.ZipFile(model / "prior.npz") as z:
-        info = z.getinfo("scale_tril.npy")
+        info = z.getinfo("means.npy")
     data[info.header_offset + 30 + len(info.filename) + 200] ^= 0xFF
     (model / "prior.npz").write_bytes(bytes(data))
     assert "prior.npz" in outcome(tmp_path, "model", {}, "model")                  # was zipfile.BadZipFile

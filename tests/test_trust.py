@@ -148,8 +148,15 @@ def test_an_onnx_reading_data_from_other_files_is_refused(tmp_path):
 
 def test_sizes_in_the_metadata_are_checked_against_the_decoder(tmp_path):
     model = stranger(tmp_path, "music")
-    edit_meta(model, lambda m: m["labels"].append("phrygian"))  # three labels, a decoder of two
-    refused(tmp_path, model, "decoder.onnx", "label", "[batch, 3]", domain="music")
+    n = len(open_bundle(model).labels)
+
+    def one_more_label(m):  # a label the decoder was not built for, its metre given so the codec accepts it
+        m["labels"].append("phrygian 4/4")
+        m["codec"]["label_metres"].append({**m["codec"]["label_metres"][0], "label": "phrygian 4/4"})
+        if m.get("label_counts"):
+            m["label_counts"]["phrygian 4/4"] = 1
+    edit_meta(model, one_more_label)
+    refused(tmp_path, model, "decoder.onnx", "label", f"[batch, {n + 1}]", domain="music")
     model = stranger(tmp_path / "b", "levels")
     edit_meta(model, lambda m: m.__setitem__("shape", [14, 28, 12]))
     line = refused(tmp_path / "b", model, "genforge.json")

@@ -44,13 +44,16 @@ def cells(classes: np.ndarray, size: int, width: int) -> np.ndarray:
     return out
 
 
-def choose(logits: np.ndarray, group, rng: np.random.Generator | None = None, temperature: float = 0.0) -> np.ndarray:
+def choose(logits: np.ndarray, group, rng: np.random.Generator | None = None, temperature: float = 0.0,
+           uniform: np.ndarray | None = None) -> np.ndarray:
     """(N, H) class per row, the rows of a window decoded together: a class of the group's last
     channel at position p (music: hold) continues the row before, so it may follow only a class at
     the same position p (or open the window). Temperature 0: the most likely such sequence of rows
     (Viterbi); > 0: one drawn from the rows' softmax(logits / T) restricted to such sequences
     (forward filtering, backward sampling). Without the rule, rows decoded one by one jump from
-    position to position mid-run (music: a note sliding to another pitch without a new onset)."""
+    position to position mid-run (music: a note sliding to another pitch without a new onset).
+    `uniform`: the draw's (N, H) numbers in [0, 1), else drawn from `rng` in one call, a window's
+    after the window before's, so windows decoded a chunk at a time draw as in one call."""
     # (H, N, K) row by row. Each row's softmax normaliser is the same for all its classes: it changes
     # neither the best sequence nor the draw, so the scores are the logits themselves.
     lp = np.ascontiguousarray(np.moveaxis(class_logits(np.asarray(logits, np.float64), group), 1, 0))
@@ -70,16 +73,17 @@ def choose(logits: np.ndarray, group, rng: np.random.Generator | None = None, te
         for c in same[1:]:
             at_p = pair(at_p, prev[:, c])
         score[r, :, cont] = lp[r, :, cont] + at_p
-    rng = (rng or np.random.default_rng()) if temperature else None
+    if temperature and uniform is None:
+        uniform = (rng or np.random.default_rng()).random((n, h))
     out = np.empty((n, h), np.int64)
     allowed = np.ones((n, k), bool)
     for r in range(h - 1, -1, -1):
         a = np.where(allowed, score[r], -np.inf)
-        if rng is None:
+        if not temperature:
             out[:, r] = a.argmax(-1)
         else:
             cdf = np.cumsum(np.exp(a - a.max(-1, keepdims=True)), -1)
-            u = rng.random((n, 1)) * cdf[:, -1:]
+            u = uniform[:, r:r + 1] * cdf[:, -1:]
             out[:, r] = np.minimum((cdf <= u).sum(-1), k - 1)
         # The row before may be anything, unless this row continues position p: then a class at p.
         pos = (out[:, r] - 1) % width
@@ -98,12 +102,16 @@ def _logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def decode(logits: np.ndarray, groups, on: np.ndarray, rng: np.random.Generator | None = None,
-           temperature: float = 0.0) -> np.ndarray:
+           temperature: float = 0.0, uniform: np.ndarray | None = None) -> np.ndarray:
     """Write each group's decoded cells (see `choose`) into `on` (N, H, W, C bool, the other channels
-    left as they are); returns `on`."""
-    width = np.shape(logits)[-2]
-    for group in groups:
-        on[..., list(group)] = cells(choose(logits, group, rng, temperature), len(group), width)
+    left as they are); returns `on`. `uniform`: the draws' (N, groups, H) numbers, else drawn from
+    `rng` window by window (see `choose`)."""
+    n, h, width = np.shape(logits)[:3]
+    if temperature and uniform is None and groups:
+        uniform = (rng or np.random.default_rng()).random((n, len(groups), h))
+    for i, group in enumerate(groups):
+        on[..., list(group)] = cells(choose(logits, group, rng, temperature,
+                                            None if uniform is None else uniform[:, i]), len(group), width)
     return on
 
 

@@ -190,13 +190,18 @@ class MusicCodec:
         groups = self.one_of
         if not temperature:
             on = logits > 0
+            one_of.decode(logits, groups, on)
         else:
             rng = rng or np.random.default_rng()
             free = [c for c in range(logits.shape[-1]) if all(c not in g for g in groups)]
             on = np.zeros(logits.shape, bool)
             p = 1.0 / (1.0 + np.exp(-np.clip(logits[..., free] / temperature, -60, 60)))
-            on[..., free] = rng.random(p.shape) < p
-        one_of.decode(logits, groups, on, rng, temperature)
+            # All of a window's numbers in one row, window after window: windows decoded a chunk at
+            # a time (evaluate) draw what one call (sample) draws.
+            n, cells_free, rows = len(logits), int(np.prod(p.shape[1:])), logits.shape[1]
+            u = rng.random((n, cells_free + len(groups) * rows))
+            on[..., free] = u[:, :cells_free].reshape(p.shape) < p
+            one_of.decode(logits, groups, on, rng, temperature, u[:, cells_free:].reshape(n, len(groups), rows))
         on[..., 1::2] |= on[..., 0::2]
         return on
 
