@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -83,8 +84,10 @@ def npz_arrays(path: Path, most_bytes: int) -> dict[str, tuple[np.dtype, tuple[i
                 out[info.filename[:-4]] = (dtype, shape)
             return out
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
-            OSError, UnicodeDecodeError, OverflowError, SyntaxError, TypeError, KeyError, MemoryError) as e:
-        # RuntimeError: an encrypted member (RecursionError too); MemoryError: a header nested past the parser
+            OSError, UnicodeDecodeError, OverflowError, SyntaxError, TypeError, KeyError, MemoryError,
+            tokenize.TokenError) as e:
+        # RuntimeError: an encrypted member (RecursionError too); MemoryError: a header nested past the
+        # parser; TokenError: a header numpy's tokenizer cannot finish
         raise ValueError(f"not a readable .npz file ({type(e).__name__}: {brief(e, 120)})") from None
 
 
@@ -150,10 +153,11 @@ def check_meta(path: Path, meta: dict) -> None:
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (meta.get("label_counts") or {}).values()):
         raise bad("\"label_counts\" must give a whole number per label")
     bias = meta.get("logit_bias")
-    if bias is not None and "shape" in meta:
-        rows = max(len(labels), 1)
-        if _array_shape(bias) != (rows, shape[2]):
-            raise bad(f"\"logit_bias\" must be {rows} x {shape[2]} numbers (labels x classes)")
+    if bias is not None:
+        rows, found = max(len(labels), 1), _array_shape(bias)
+        columns = shape[2] if "shape" in meta else (found[1] if found and len(found) == 2 else "C")
+        if found != (rows, columns):
+            raise bad(f"\"logit_bias\" must be {rows} x {columns} numbers (labels x classes)")
     if meta.get("prior") is not None and "prior" not in files:  # runs before prior.npz kept it inline
         prior = meta["prior"]
         if not (isinstance(prior, dict) and _array_shape(prior.get("mean")) == (latent,)

@@ -153,6 +153,28 @@ def test_a_prior_whose_data_fails_its_crc(tmp_path):
     assert "prior.npz" in outcome(tmp_path, "model", {}, "model")                  # was zipfile.BadZipFile
 
 
+def test_a_prior_whose_array_header_the_tokenizer_cannot_finish(tmp_path):
+    """numpy parses an .npy header with Python's tokenizer: an unclosed bracket raised
+    tokenize.TokenError (benchmarks/fuzz.py, 2 of 10,000 model cases)."""
+    model = _model(tmp_path)
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (3, }"
+    header += b" " * (-(len(header) + 11) % 64) + b"\n"
+    npy = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\0" * 12
+    with zipfile.ZipFile(model / "prior.npz", "w") as z:
+        z.writestr("means.npy", npy)
+    assert "prior.npz" in outcome(tmp_path, "model", {}, "model")
+
+
+def test_a_logit_bias_that_is_not_a_table(tmp_path):
+    """Ragged "logit_bias" rows in a genforge.json without "shape" reached numpy (ValueError)."""
+    model = _model(tmp_path)
+    meta = json.loads((model / "genforge.json").read_text())
+    meta.pop("shape")
+    meta["logit_bias"] = [[0.0] * 13, [0.0] * 12]
+    (model / "genforge.json").write_text(json.dumps(meta))
+    assert "logit_bias" in outcome(tmp_path, "model", {}, "model")
+
+
 @pytest.mark.parametrize("change, says", [
     (lambda g: g["legend"].__setitem__("X", [["solid"]]), "\"legend\" must map one character"),  # was TypeError
     (lambda g: g.__setitem__("layout", "diagonal"), "\"layout\" must be one of"),
