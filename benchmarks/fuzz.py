@@ -34,7 +34,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 OUTCOMES = ("result", "clean error", "traceback", "hang", "memory")
 NAMES = {"levels": "VGLC level text + legend JSON", "tiled": "Tiled map (.tmj)", "midi": "MIDI file",
          "labels": "label sidecars (labels.csv / labels.json)", "archive": "notes archive (.npz)",
-         "model": "model folder (genforge.json, prior.npz, .onnx)"}
+         "model": "model folder (genforge.json, prior.npz, .onnx, .keras)"}
 
 
 def _rss_kb(field: str) -> int:
