@@ -12,16 +12,14 @@ MODEL_CARD.md (section "Samples", replaced on each run).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from sample_report import SECTION, publish
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-SECTION = "## Samples"
 
 
 def measure(model: Path, n: int) -> dict:
@@ -101,16 +99,7 @@ def main() -> None:
     ap.add_argument("--card", action="store_true", help="write the figures into the model's MODEL_CARD.md")
     a = ap.parse_args()
     result = measure(a.model, a.n)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "level_samples.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
-    md = markdown(result)
-    (RESULTS / "level_samples.md").write_text(md)
-    print(md)
-    if a.card:
-        card = a.model / "MODEL_CARD.md"
-        text = card.read_text()
-        text = text.split("\n" + SECTION)[0].rstrip("\n") + "\n\n" + md
-        card.write_text(text)
+    publish("level_samples", result, markdown(result), a.model, a.card)
 
 
 if __name__ == "__main__":

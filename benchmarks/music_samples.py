@@ -11,14 +11,13 @@ them into the model's MODEL_CARD.md (section "Samples", replaced on each run).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
+from sample_report import SECTION, publish
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-SECTION = "## Samples"
 MEASURES = ("in_scale_share", "estimated_mode_agrees", "qualified_note_rate", "polyphony", "pitch_classes_per_bar",
             "notes_per_bar", "empty_bar_rate")
 
@@ -87,16 +86,7 @@ def main() -> None:
     ap.add_argument("--card", action="store_true", help="write the figures into the model's MODEL_CARD.md")
     a = ap.parse_args()
     result = measure(a.model, a.n)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "music_samples.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
-    md = markdown(result)
-    (RESULTS / "music_samples.md").write_text(md)
-    print(md)
-    if a.card:
-        card = a.model / "MODEL_CARD.md"
-        text = card.read_text()
-        text = text.split("\n" + SECTION)[0].rstrip("\n") + "\n\n" + md
-        card.write_text(text)
+    publish("music_samples", result, markdown(result), a.model, a.card)
 
 
 if __name__ == "__main__":
