@@ -18,7 +18,7 @@ from genforge.errors import GenforgeError
 from genforge.images import png_bytes, strip
 
 
-def _properties(bundle: Bundle, codec, label_id: int, z: np.ndarray | None, **extra) -> dict:
+def asset_properties(bundle: Bundle, codec, label_id: int, z: np.ndarray | None, **extra) -> dict:
     """What an exported asset records of its making; `z` None for a level chained from many latents."""
     props = {"model": bundle.name, "genforge_version": __version__, **extra}
     if codec.labels:
@@ -160,7 +160,7 @@ def _write_all(bundle: Bundle, codec, domain: str, n: int, seed: int, out: Path,
         extra = {"attributes": ", ".join(f"{k}={v:+g}" for k, v in attributes.items())} if attributes else {}
         if attempts is not None:
             extra.update(playable=True, attempts=int(attempts[i]))
-        props = _properties(bundle, codec, ids[i], z[i], seed=seed, index=i, **extra)
+        props = asset_properties(bundle, codec, ids[i], z[i], seed=seed, index=i, **extra)
         return codec.export(assets[i], int(ids[i]), out, f"{domain.rstrip('s')}-{seed}-{i:03d}", props)
 
     def write_sheet() -> Path:
@@ -202,7 +202,7 @@ def _sample_long(bundle: Bundle, codec, n: int, seed: int, out: str | Path, cond
     written = []
     with atomic_folder(out) as folder:
         for i, grid in enumerate(levels):
-            props = _properties(bundle, codec, ids[i], None, seed=seed, index=i, length=length, playable=playable)
+            props = asset_properties(bundle, codec, ids[i], None, seed=seed, index=i, length=length, playable=playable)
             written += codec.export(grid, int(ids[i]), folder, f"level-{seed}-{i:03d}-len{length}", props)
         written.append(write_bytes(folder / f"sheet-{seed}-len{length}.png", codec.sheet_of(levels[:32], ids[:32])))
     return published(written, folder, out)
@@ -238,7 +238,7 @@ def interpolate(model: str | Path | None, domain: str, steps: int, out: str | Pa
     written = []
     with atomic_folder(out) as folder:
         for i in range(steps):
-            props = _properties(bundle, codec, label, zs[i], step=i, steps=steps,
+            props = asset_properties(bundle, codec, label, zs[i], step=i, steps=steps,
                                 start=str(from_file or f"seed {from_seed}"), end=str(to_file or f"seed {to_seed}"))
             written += codec.export(assets[i], label, folder, f"step-{i:03d}", props)
         written.append(write_bytes(folder / "strip.png", png_bytes(strip([codec.preview(a, label) for a in assets]))))
