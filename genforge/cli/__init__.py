@@ -5,6 +5,7 @@ calling one library function and printing what it wrote.
     sample.py    sample levels | music, interpolate levels | music
     evaluate.py  evaluate levels | music
     tools.py     check, info, export, datasets build
+    serve.py     serve (the latent explorer in the browser)
 
 Training imports TensorFlow inside its command only: sample, interpolate and info never do.
 """
@@ -16,7 +17,7 @@ import sys
 import typer
 import typer.core
 
-from genforge.cli import evaluate, sample, tools, train
+from genforge.cli import evaluate, sample, serve, tools, train
 from genforge.cli.common import ARGV
 from genforge.errors import GenforgeError
 
@@ -51,6 +52,7 @@ app.add_typer(evaluate.app, name="evaluate")
 app.command("check")(tools.check_levels)
 app.command()(tools.info)
 app.command("export")(tools.export_decoder)
+app.command("serve")(serve.serve)
 
 
 def run() -> None:
