@@ -147,6 +147,16 @@ def decode_assets(bundle: Bundle, codec, z: np.ndarray, label_ids: np.ndarray, r
 MAX_REDRAWS = 20
 
 
+def fingerprints(bundle: Bundle, codec, assets: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
+    """Fingerprints of assets, made the way the bundle's training windows' were: by the codec
+    (`genforge.json` names its kind: music's are blind to key and padding), or, for runs before
+    codecs had their own, of the cells as they are."""
+    kind = getattr(codec, "fingerprint_kind", None)
+    if kind is not None and bundle.meta.get("fingerprints") == kind:
+        return codec.fingerprints(assets, label_ids)
+    return latent.window_hashes(assets)
+
+
 def redraw_copies(bundle: Bundle, codec, z: np.ndarray, label_ids: np.ndarray, seed: int,
                   net: OnnxNet | None = None, adjust=None) -> tuple[np.ndarray, int]:
     """Latents whose decoded window (as `sample` writes it, most likely values) is a training
@@ -162,7 +172,7 @@ def redraw_copies(bundle: Bundle, codec, z: np.ndarray, label_ids: np.ndarray, s
     z, todo, redrawn = np.array(z, copy=True), np.arange(len(z)), 0
     for _ in range(MAX_REDRAWS):
         assets = decode_assets(bundle, codec, z[todo], label_ids[todo], net=net)
-        todo = todo[np.isin(latent.window_hashes(assets), known)]
+        todo = todo[np.isin(fingerprints(bundle, codec, assets, label_ids[todo]), known)]
         if not len(todo):
             break
         fresh = latent.draw(bundle.prior, rng, len(todo), bundle.latent_dim, label_ids[todo])

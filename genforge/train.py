@@ -169,6 +169,14 @@ def check_result(codec, spec: GridSpec, splits: dict, metrics: dict, samples: np
     return warnings
 
 
+def training_fingerprints(codec, windows: np.ndarray, label_ids: np.ndarray) -> np.ndarray:
+    """The fingerprints sampling compares its draws with (genforge.runtime.redraw_copies): the
+    codec's own where it has them (music: blind to key and padding), else the cells as they are."""
+    from genforge.core import latent
+
+    return codec.fingerprints(windows, label_ids) if hasattr(codec, "fingerprints") else latent.window_hashes(windows)
+
+
 def share_copied(samples: np.ndarray, train: np.ndarray) -> float:
     """Share of samples identical to some training example (exact match of whole grids)."""
     seen = {row.tobytes() for row in train.reshape(len(train), -1).astype(np.int16)}
@@ -238,7 +246,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     prior = latent.fit_mixture(train_z, train_log_var, splits["train"][1]) if model_cfg.variational \
         else latent.fit_prior(train_z)
     if prior["kind"] == latent.MIXTURE:  # sampling near a window's code can give the window back: redrawn
-        prior["training_hashes"] = latent.window_hashes(splits["train"][0])
+        prior["training_hashes"] = training_fingerprints(codec, *splits["train"])
 
     logit_bias = fit_calibration(model, codec, splits["train"], prior, train_cfg.seed) \
         if codec.likelihood == "categorical" else None
@@ -268,7 +276,7 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         **({"logit_bias": np.round(logit_bias.astype(float), 4).tolist()} if logit_bias is not None else {}),
         "codec": codec.meta(), "model_config": cfg_mod.to_dict(model_cfg), "train_config": cfg_mod.to_dict(train_cfg),
         "command": command, **(record or {}), "metrics": metrics, "warnings": warnings, "notes": list(notes),
-        "attributes": attributes,
+        "attributes": attributes, "fingerprints": getattr(codec, "fingerprint_kind", "cells"),
         "history": history, "files": files,
         HASHES: file_hashes(out, [*files.values(), "samples.png"]),  # `genforge info` says if they change
     })

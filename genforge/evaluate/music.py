@@ -58,7 +58,7 @@ from genforge.domains.music.dataset import build_dataset
 from genforge.domains.music.metres import mode_word
 from genforge.domains.music.roll import as_batch, ts_text
 from genforge.domains.music.stats import ATTRIBUTES, summarise, voice_sums, window_attributes, window_sums
-from genforge.domains.music.theory import KEY_SCALES, MODES, window_keys
+from genforge.domains.music.theory import KEY_SCALES, MODES, key_normalised, window_keys
 from genforge.errors import GenforgeError
 from genforge.evaluate.common import (SETS, finite, nearest_distance, relative_gap, summary,
                                       training_data, two_sample_auc)
@@ -143,19 +143,6 @@ def describe(grids: np.ndarray, codec, label: str | None) -> dict:
     return out
 
 
-def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
-    """Windows (N, S, P, C) moved to an estimated tonic of C (shift -5..+6 semitones) on a pitch
-    axis widened by `pad` rows each side, flattened: (N, S * (P + 2 pad) * C) bool."""
-    g = as_batch(grids)
-    n, s, p, c = g.shape
-    shift = (5 - window_keys(g, low) % 12) % 12 - 5 if n else np.zeros(0, int)    # tonic t -> t + shift = C
-    out = np.zeros((n, s, p + 2 * pad, c), bool)
-    for k in np.unique(shift):
-        sel = shift == k
-        out[sel, :, pad + k:pad + k + p] = g[sel]
-    return out.reshape(n, s * (p + 2 * pad) * c)              # (an empty set too)
-
-
 def _attributes(grids: np.ndarray, per_bar: int, low: int) -> dict[str, np.ndarray]:
     return window_attributes(grids, per_bar, low)
 
@@ -179,7 +166,7 @@ def _label_scheme(bundle, folders: list[Path]) -> str | None:
     return "folder" if labels == sorted(p.name for p in folders) else "sidecar"
 
 
-def _rebuild(bundle, codec, folders: list[Path]):
+def rebuild_dataset(bundle, codec, folders: list[Path]):
     from genforge.config import TrainConfig, from_dict
 
     tc = from_dict(TrainConfig, bundle.meta["train_config"])
@@ -241,7 +228,7 @@ def evaluate_music(model: str | Path | None, n: int, out: str | Path, seed: int 
     asked = bundle.label_id(condition)
     folders, same_data = training_data(bundle, data, "it with --data FOLDER (the MIDI folder or notes archive it "
                                                      "was trained on, e.g. --data datasets/chorales)")
-    ds, tc = _rebuild(bundle, codec, folders)
+    ds, tc = rebuild_dataset(bundle, codec, folders)
     report = {"model": bundle.name, "genforge_version": __version__, "n": n, "seed": seed,
               "temperature": temperature, "condition": condition, "data": [str(f) for f in folders],
               "split": {"seed": tc.seed, "test": tc.test_levels, "validation": tc.validation_levels},

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genforge.core import one_of
+from genforge.core import latent, one_of
 from genforge.domains.music.midi import read_midi, write_midi
 from genforge.domains.music.render import preview, render_wav
 from genforge.domains.music.roll import Voice, as_batch, as_grid, bar_steps, ts_text
 from genforge.domains.music.stats import (onset_scores_from_counts, ratio, scale_counts, summarise, window_attributes,
                                           window_sums)
-from genforge.domains.music.theory import window_keys
+from genforge.domains.music.theory import key_normalised, window_keys
 from genforge.domains.music.windows import cut_windows
 from genforge.errors import GenforgeError
 from genforge.images import png_bytes, sheet as contact_sheet
@@ -150,6 +150,20 @@ class MusicCodec:
             key = (self.content_steps(int(i)), self.metre(int(i))[2])
             by[key] = by.get(key, np.zeros(len(ids), bool)) | (ids == i)
         return [(mask, steps, per_bar) for (steps, per_bar), mask in by.items()]
+
+    # ---- copies
+    fingerprint_kind = "key-normalised"   # what genforge.json records: how `fingerprints` hashed the training windows
+
+    def fingerprints(self, grids: np.ndarray, label_ids) -> np.ndarray:
+        """One 64-bit fingerprint per window, the same for a window and its transpositions (each
+        moved to an estimated tonic of C) and blind to the padding after a label's bars: how sampling
+        tells a copy of a training window, which the model saw in every key it was transposed to."""
+        g = as_batch(grids).astype(bool)
+        out = np.zeros(len(g), np.uint64)
+        for mask, steps, _ in self.metre_groups(label_ids):
+            if mask.any():
+                out[mask] = latent.window_hashes(key_normalised(g[mask, :steps], self.low))
+        return out
 
     def describe(self, split: dict[str, dict[str, list[str]]]) -> list[str]:
         """`genforge info`'s lines for the codec: metre, grid, pitch range, tempo and voices."""

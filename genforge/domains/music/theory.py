@@ -70,3 +70,16 @@ def window_keys(grids, low: int = 0) -> np.ndarray:
     pc = _PROFILES - _PROFILES.mean(1, keepdims=True)
     r = wc @ pc.T / (np.linalg.norm(wc, axis=1, keepdims=True) * np.linalg.norm(pc, axis=1) + 1e-12)
     return r.argmax(1)
+
+
+def key_normalised(grids: np.ndarray, low: int, pad: int = 6) -> np.ndarray:
+    """Windows (N, S, P, C) moved to an estimated tonic of C (shift -5..+6 semitones) on a pitch
+    axis widened by `pad` rows each side, flattened: (N, S * (P + 2 pad) * C) bool."""
+    g = as_batch(grids)
+    n, s, p, c = g.shape
+    shift = (5 - window_keys(g, low) % 12) % 12 - 5 if n else np.zeros(0, int)    # tonic t -> t + shift = C
+    out = np.zeros((n, s, p + 2 * pad, c), bool)
+    for k in np.unique(shift):
+        sel = shift == k
+        out[sel, :, pad + k:pad + k + p] = g[sel]
+    return out.reshape(n, s * (p + 2 * pad) * c)              # (an empty set too)

@@ -132,3 +132,34 @@ def test_a_model_from_before_monophonic_voices_decodes_as_it_did(temperature):
     assert any(line.startswith("decoding   2 of 2 voice(s) monophonic") for line in marked.describe({}))
     with pytest.raises(GenforgeError, match="monophonic flags"):
         MusicCodec(48, 71, voices, [], monophonic=[True])
+
+
+def test_fingerprints_see_through_transposition_and_padding():
+    """A transposed copy of a training window, or one that differs only in the padding after its
+    label's bars, has the training window's fingerprint; a window with one note moved has another."""
+    from genforge.core import latent
+
+    voices = [Voice("Soprano", 52, 0), Voice("Bass", 32, 1)]
+    codec = MusicCodec(48, 83, voices, ["major 4/4", "major 3/4"], steps_per_beat=4, bars=4, time_signature=(4, 4),
+                       label_metres=[((4, 4), 4), ((3, 4), 5)])
+    assert codec.content_steps(1) == 60 and codec.grid_shape[0] == 64
+    g = np.zeros(codec.grid_shape, bool)
+    melody = [60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 72, 67, 64, 60]     # C major, four steps a note
+    bass = [48, 43, 48, 41, 43, 48, 41, 43, 48, 43, 48, 41, 43, 48, 48]
+    for i, (top, low) in enumerate(zip(melody, bass)):
+        for v, pitch in ((0, top), (1, low)):
+            g[4 * i, pitch - 48, 2 * v] = True
+            g[4 * i:4 * i + 4, pitch - 48, 2 * v + 1] = True
+    up = np.roll(g, 3, axis=1)                                        # a minor third up, inside the range
+    padded = g.copy()
+    padded[62, 10, 1] = True                                          # a note in the 3/4 label's padding
+    moved = g.copy()
+    moved[8:12, 64 - 48, 1], moved[8, 64 - 48, 0] = False, False
+    moved[8:12, 66 - 48, 1], moved[8, 66 - 48, 0] = True, True
+    prints = codec.fingerprints(np.stack([g, up, padded, moved]), np.array([1, 1, 1, 1]))
+    assert prints[0] == prints[1] == prints[2] and prints[3] != prints[0]
+    assert prints.dtype == np.uint64
+    # The 4/4 label's windows have no padding: there the late note makes another window.
+    four = codec.fingerprints(np.stack([g, padded]), np.array([0, 0]))
+    assert four[0] != four[1]
+    assert prints[0] != latent.window_hashes(g[None])[0]             # not the plain cells' hash
