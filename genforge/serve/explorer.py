@@ -209,7 +209,8 @@ class Explorer:
             ids = np.array([label])
             scores = np.asarray(window_scores(self.bundle, self.codec, grid[None], ids), np.float64)
             pct = np.asarray(percentiles(self.bundle, self.codec, scores, ids), np.float64)
-        return {"score": float(scores.reshape(-1)[0]), "percentile": float(pct.reshape(-1)[0])}
+        percentile = float(pct.reshape(-1)[0])  # NaN: no held-out windows of the label to compare with
+        return {"score": float(scores.reshape(-1)[0]), "percentile": percentile if np.isfinite(percentile) else None}
 
     def check(self, asset, label) -> dict:
         """A level's playability as `genforge check` finds it: the path (row, column, phase; rows

@@ -215,8 +215,8 @@ async function complete() {
 
 async function score() {
   const out = await post("score", { asset: S.current.asset, label: S.current.label });
-  $("score-out").textContent = `style score ${out.score.toFixed(2)}: percentile ${out.percentile.toFixed(0)} ` +
-    "among held-out real windows";
+  $("score-out").textContent = `style score ${out.score.toFixed(3)} nats a cell: ` + (out.percentile === null
+    ? "no held-out real windows of this label to compare with" : `percentile ${out.percentile.toFixed(0)} among held-out real windows`);
   $("score-out").dataset.percentile = String(out.percentile);
 }
 
