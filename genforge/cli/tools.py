@@ -1,6 +1,7 @@
 """`genforge check`, `info`, `export` and `datasets build`: commands around the models."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -82,3 +83,49 @@ def build_chorales(
     from genforge.domains.music.chorales import build
 
     report_written(build(out, recorded_command(ctx)), "chorales corpus")
+
+
+JOBS_HELP = "Processes converting at once (default: every core). Finished pieces are cached in OUT/.cache: " \
+            "the same command after an interruption goes on where it stopped."
+
+
+@build_app.command("folk")
+def build_folk(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("datasets/folk"), "--out", help="Folder for the archives and PROVENANCE.md."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help=JOBS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    r"""Convert the folk melodies bundled with music21 (Essen, O'Neill's, Ryan's) into datasets/folk/.
+
+    Writes essen.npz, oneills.npz and ryans.npz (one melody voice per tune, every metre) and
+    PROVENANCE.md. Train on them with `genforge train music --data datasets/folk`.
+
+    Example:
+
+      pip install "genforge\[corpora]" && genforge datasets build folk
+    """
+    from genforge.domains.music.folk import build
+
+    report_written(build(out, recorded_command(ctx), jobs, quiet=quiet), "folk corpus")
+
+
+@build_app.command("palestrina")
+def build_palestrina(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("datasets/palestrina"), "--out", help="Folder for the archives and PROVENANCE.md."),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help=JOBS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    r"""Convert Palestrina's masses bundled with music21 (4-6 voices) into datasets/palestrina/.
+
+    Writes one archive per number of voices (palestrina-4v.npz, ...) and PROVENANCE.md. Train on
+    them with `genforge train music --data datasets/palestrina/palestrina-4v.npz`.
+
+    Example:
+
+      pip install "genforge\[corpora]" && genforge datasets build palestrina
+    """
+    from genforge.domains.music.palestrina import build
+
+    report_written(build(out, recorded_command(ctx), jobs, quiet=quiet), "Palestrina corpus")

@@ -15,7 +15,11 @@ Nothing is imported here: import from the module that defines a name.
   render.py    piano-roll PNG previews and WAV audio
   dataset.py   build_dataset: labelled windows split by whole pieces (MusicDataset)
   codec.py     MusicCodec, the codec the VAE plugs into
+  scores.py    music21 scores -> note lists in ticks (pickups, ties, metres): what the builds share
+  corpus_build.py  converting many pieces on all cores, cached per piece so a build resumes
   chorales.py  `genforge datasets build chorales`: the music21 Bach chorales as a notes archive
+  folk.py      `genforge datasets build folk`: music21's ABC folk tunes as melody archives
+  palestrina.py  `genforge datasets build palestrina`: music21's Palestrina masses, per voice count
 
 Each module imports only modules above it in this list, so there is no cycle, and nothing below
 codec needs the codec or the dataset builder.

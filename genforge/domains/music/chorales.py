@@ -17,16 +17,15 @@ import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from genforge.domains.music.corpus import ArchivePiece, write_notes_archive
 from genforge.domains.music.roll import Voice
+from genforge.domains.music.scores import TICKS_PER_BEAT, need_music21, parts_notes
 from genforge.errors import GenforgeError
 
-TICKS_PER_BEAT = 48
 TEMPO = 80.0
 PROGRAM = 52                      # General MIDI "Choir Aahs"
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
@@ -35,12 +34,9 @@ EXTRA_HINT = 'pip install "genforge[chorales]"'
 
 
 def _music21():
-    try:
-        import music21
-        from music21 import corpus
-    except ImportError:
-        raise GenforgeError(f"building the chorales needs music21, which is not installed: {EXTRA_HINT} "
-                            "(or pip install music21)") from None
+    music21 = need_music21("chorales", EXTRA_HINT)
+    from music21 import corpus
+
     return music21, corpus
 
 
@@ -58,29 +54,13 @@ def _satb_parts(score) -> list | None:
         return [named[v][0] for v in SATB]
     spines = [p for p in parts if str(p.partName or p.id or "").startswith("spine_")]
     if len(parts) == 4 and len(spines) == 4:
-        def mean_pitch(part):
-            return float(np.mean([x.midi for n in part.flatten().notes for x in n.pitches] or [0]))
-
         return sorted(parts, key=mean_pitch, reverse=True)
     return None
 
 
-def _ticks(quarters) -> int:
-    return int(round(Fraction(quarters) * TICKS_PER_BEAT))
-
-
-def _pickup_shift(part) -> Fraction:
-    """Quarters of rest to put in front so the first full bar starts on a bar line."""
-    measures = part.getElementsByClass("Measure")
-    if not len(measures):
-        return Fraction(0)
-    m0 = measures[0]
-    pad = Fraction(m0.paddingLeft or 0)
-    if not pad:
-        bar, have = Fraction(m0.barDuration.quarterLength), Fraction(m0.duration.quarterLength)
-        if 0 < have < bar:
-            pad = bar - have
-    return pad
+def mean_pitch(part) -> float:
+    """The mean MIDI pitch of a part's notes (0 without notes): orders unnamed parts high to low."""
+    return float(np.mean([x.midi for n in part.flatten().notes for x in n.pitches] or [0]))
 
 
 def convert(score) -> tuple[np.ndarray, list[tuple[int, int, int]], dict] | None:
@@ -89,29 +69,7 @@ def convert(score) -> tuple[np.ndarray, list[tuple[int, int, int]], dict] | None
     parts = _satb_parts(score)
     if parts is None:
         return None
-    shift = _pickup_shift(parts[0])
-    rows = []
-    graces = 0
-    for v, part in enumerate(parts):
-        for n in part.stripTies().flatten().notes:
-            if n.duration.isGrace or not n.quarterLength:    # ornaments without a duration of their own
-                graces += 1
-                continue
-            start = _ticks(Fraction(n.offset) + shift)
-            end = max(start + 1, _ticks(Fraction(n.offset) + shift + Fraction(n.quarterLength)))
-            for p in n.pitches:
-                rows.append((v, int(p.midi), start, end))
-    sigs = []
-    for ts in parts[0].recurse().getElementsByClass("TimeSignature"):
-        tick = _ticks(Fraction(ts.getOffsetInHierarchy(parts[0])) + shift) if sigs else 0
-        sig = (tick, int(ts.numerator), int(ts.denominator))
-        if not sigs or sig[1:] != sigs[-1][1:]:
-            sigs.append(sig)
-    if not sigs:
-        sigs = [(0, 4, 4)]
-    notes = np.array(rows, np.int64).reshape(-1, 4)
-    notes = notes[np.lexsort((notes[:, 1], notes[:, 0], notes[:, 2]))]
-    return notes, sigs, {"shift_quarters": float(shift), "grace_notes": graces}
+    return parts_notes(parts)
 
 
 @dataclass
