@@ -166,3 +166,20 @@ def test_the_pipeline_trains_one_of_groups_from_the_data_bias():
     assert model.one_of == (GROUP,) and np.isfinite(history["loss"]).all()
     bias = set_data_bias(model, x, spec)
     assert np.allclose(bias[:2], one_of.constant_logits(x, GROUP))
+
+
+def test_groups_of_one_size_decode_as_one_batch_to_the_same_cells():
+    """decode() stacks groups of one size into one batch (speed): the cells are those of decoding
+    each group alone, at temperature 0 and with given draws."""
+    rng = np.random.default_rng(4)
+    groups = ((0, 1), (2, 3), (4, 5))
+    logits = rng.normal(size=(3, 20, 9, 7)) * 3
+    for temperature in (0.0, 0.8):
+        uniform = rng.random((3, len(groups), 20)) if temperature else None
+        together = one_of.decode(logits, groups, np.zeros(logits.shape, bool), None, temperature, uniform)
+        alone = np.zeros(logits.shape, bool)
+        for i, group in enumerate(groups):
+            alone[..., list(group)] = one_of.cells(one_of.choose(logits, group, None, temperature,
+                                                                 None if uniform is None else uniform[:, i]), 2, 9)
+        assert np.array_equal(together, alone)
+        assert not together[..., 6].any()          # a channel of no group is left as it was
