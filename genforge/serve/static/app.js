@@ -11,7 +11,8 @@ const S = {
   version: 0,              // editor pictures drawn (tests wait on it)
 };
 window.genforge = S;
-window.genforgeTimings = [];      // ms from a slider's input event to its new picture drawn
+window.genforgeTimings = [];      // ms from a slider's input event to its new picture drawn on the canvas
+window.genforgeFrameTimings = []; // ... to the start of the next animation frame, which shows it
 const $ = (id) => document.getElementById(id);
 const EDIT_SCALE = 2, THUMB_SCALE = 0.5;
 
@@ -87,6 +88,7 @@ function open(item, index) {
   S.view.resetMask(S.current);
   $("score-out").textContent = "";
   $("path-out").textContent = "";
+  status("");
   buildBrushes();
   drawEditor();
   drawSamples();
@@ -145,6 +147,7 @@ async function moveTo(started) {
       S.view.resetMask(item);
       drawEditor();
       window.genforgeTimings.push(performance.now() - t0);
+      requestAnimationFrame(() => window.genforgeFrameTimings.push(performance.now() - t0));
     }
   } finally {
     inflight = false;

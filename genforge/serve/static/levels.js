@@ -36,9 +36,12 @@ const LevelsView = (() => {
     await Promise.all((info.games.length ? info.games : [null]).map((_, k) => tileset(k)));
   }
 
-  function size(item, scale) {
+  // Rows of open air drawn above the level while a path goes there (as `genforge check --png` draws them).
+  const above = () => (path && path.path.length ? Math.max(0, ...path.path.map(([r]) => -r)) : 0);
+
+  function size(item, scale, editing) {
     const v = view(item.label);
-    return [v.w * info.tile_px * scale, v.h * info.tile_px * scale];
+    return [v.w * info.tile_px * scale, (v.h + (editing ? above() : 0)) * info.tile_px * scale];
   }
 
   // Synchronous once the tilesets are loaded (setup waits for them): a slider move draws at once.
@@ -55,7 +58,7 @@ const LevelsView = (() => {
 
   const loaded = {};
   function draw(canvas, item, scale, editing) {
-    const [w, h] = size(item, scale);
+    const [w, h] = size(item, scale, editing);
     if (canvas.width !== w) canvas.width = w;
     if (canvas.height !== h) canvas.height = h;
     const ctx = canvas.getContext("2d");
@@ -65,11 +68,23 @@ const LevelsView = (() => {
       tileset(key).then((img) => { loaded[key] = img; draw(canvas, item, scale, editing); });
       return;
     }
+    const top = editing ? above() * info.tile_px * scale : 0;
+    if (top) {
+      const empty = game(item.label).empty, cols = info.tileset_columns, px = info.tile_px;
+      for (let x = 0; x < w; x += px * scale) {
+        for (let y = 0; y < top; y += px * scale) {
+          ctx.drawImage(loaded[key], (empty % cols) * px, Math.floor(empty / cols) * px, px, px, x, y, px * scale, px * scale);
+        }
+      }
+    }
+    ctx.save();
+    ctx.translate(0, top);
     drawTiles(ctx, loaded[key], item.asset.tiles, item.label, scale);
     if (editing) {
       drawUnknown(ctx, item, scale);
       if (path) drawPath(ctx, item, scale);
     }
+    ctx.restore();
   }
 
   function drawUnknown(ctx, item, scale) {
@@ -156,7 +171,7 @@ const LevelsView = (() => {
   // Paint the cell under the pointer; true when something changed.
   function paint(item, x, y, scale) {
     const s = info.tile_px * scale, v = view(item.label);
-    const r = Math.floor(y / s), c = Math.floor(x / s);
+    const r = Math.floor(y / s) - above(), c = Math.floor(x / s);
     if (r < 0 || c < 0 || r >= v.h || c >= v.w) return false;
     const row = v.top + r;
     if (brush < 0) {
