@@ -117,6 +117,7 @@ class Server:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((HOST, port))
+            self.socket.listen(128)  # from now on a browser's first request waits for uvicorn, never refused
         except OSError as e:
             self.socket.close()
             raise GenforgeError(f"cannot listen on {HOST}:{port}: {e.strerror or e}") from None
