@@ -4,6 +4,8 @@ calling one library function and printing what it wrote.
     train.py     train levels | music
     sample.py    sample levels | music, interpolate levels | music
     evaluate.py  evaluate levels | music
+    inpaint.py   inpaint levels | music
+    score.py     score levels | music
     tools.py     check, info, export, datasets build
     serve.py     serve (the latent explorer in the browser)
 
@@ -17,7 +19,7 @@ import sys
 import typer
 import typer.core
 
-from genforge.cli import evaluate, sample, serve, tools, train
+from genforge.cli import evaluate, inpaint, sample, score, serve, tools, train
 from genforge.cli.common import ARGV
 from genforge.errors import GenforgeError
 
@@ -49,6 +51,8 @@ app.add_typer(sample.sample_app, name="sample")
 app.add_typer(sample.interpolate_app, name="interpolate")
 app.add_typer(tools.datasets_app, name="datasets")
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(inpaint.app, name="inpaint")
+app.add_typer(score.app, name="score")
 app.command("check")(tools.check_levels)
 app.command()(tools.info)
 app.command("export")(tools.export_decoder)

@@ -357,3 +357,17 @@ def read_tmj(path: Path, game: str) -> tuple[Level, TileLegend]:
     grid = np.asarray(chars, dtype="<U1")[where.reshape(-1)]
     name = props.get("game") if isinstance(props.get("game"), str) else game
     return Level(grid.reshape(h, w), path.stem, name, path), TileLegend(tiles, empty)
+
+
+def read_tmj_layer(path: Path, name: str) -> np.ndarray | None:
+    """The gids (h, w; flip bits cleared) of the Tiled map's tile layer called `name`, or None when
+    the map has none (inpainting's sketches mark unknown cells in a layer called `unknown`)."""
+    doc = json.loads(read_text(path))
+    for layer in doc.get("layers", []) if isinstance(doc, dict) else []:
+        if isinstance(layer, dict) and layer.get("type") == "tilelayer" and layer.get("name") == name:
+            w, h = layer.get("width"), layer.get("height")
+            if not (_is_int(w) and _is_int(h)) or w < 1 or h < 1 or w * h > MAX_MAP_CELLS:
+                raise GenforgeError(f"{path}: tile layer {name!r} lacks a sane width/height")
+            gids = _tmj_layer_data(path, layer, w, h) & np.uint32(~_GID_FLAGS & 0xFFFFFFFF)
+            return gids.reshape(h, w)
+    return None
