@@ -13,8 +13,8 @@ Routes (JSON in and out unless said):
     POST /api/download          {asset, label, z} -> the .tmj or .mid file
 
 A request the page cannot have meant (GenforgeError) is status 400 with {"error": "..."}. The
-numpy work runs in Starlette's thread pool (plain `def` handlers), one request at a time (the
-Explorer's lock).
+numpy work runs in Starlette's thread pool, one request at a time (the Explorer's lock), except a
+slider's decoding, which takes a millisecond or a few and runs in the event loop.
 """
 from __future__ import annotations
 
@@ -55,12 +55,14 @@ async def _body(request: Request) -> dict:
 def create_app(explorer: Explorer) -> Starlette:
     """The app over one model's Explorer."""
 
-    def posting(work):
-        """A POST route: the body's JSON to `work(data)` in the thread pool, its answer as JSON."""
+    def posting(work, inline: bool = False):
+        """A POST route: the body's JSON to `work(data)` in the thread pool (`inline`: in the event loop
+        itself, for work of a millisecond, where the two thread hand-overs would cost more on a busy
+        machine), its answer as JSON."""
         async def handler(request: Request) -> Response:
             try:
                 data = await _body(request)
-                answer = await run_in_threadpool(work, data)
+                answer = work(data) if inline else await run_in_threadpool(work, data)
             except GenforgeError as e:
                 return JSONResponse({"error": str(e)}, status_code=400)
             return answer if isinstance(answer, Response) else JSONResponse(answer)
@@ -91,8 +93,8 @@ def create_app(explorer: Explorer) -> Starlette:
         Route("/api/tileset/{label}", tileset),
         Route("/api/sample", posting(lambda d: {"items": explorer.sample(d.get("n", 8), d.get("seed", 0),
                                                                           d.get("label"))}), methods=["POST"]),
-        Route("/api/decode", posting(lambda d: explorer.decode(d.get("z"), d.get("label", -1), d.get("moves"))),
-              methods=["POST"]),
+        Route("/api/decode", posting(lambda d: explorer.decode(d.get("z"), d.get("label", -1), d.get("moves")),
+                                     inline=True), methods=["POST"]),
         Route("/api/interpolate", posting(lambda d: {"items": explorer.interpolate(
             d.get("a"), d.get("b"), d.get("label", -1), d.get("steps", 8))}), methods=["POST"]),
         Route("/api/complete", posting(lambda d: explorer.complete(
@@ -113,7 +115,9 @@ class Server:
     def __init__(self, explorer: Explorer, port: int = 0):
         import uvicorn
 
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on connections of a socket that says so, and
+        # without it a response's headers and body (two writes) wait on the browser's delayed ACK, 40 ms a move.
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.socket.bind((HOST, port))

@@ -60,6 +60,7 @@ class Explorer:
         self.codec = codec_for(bundle.meta)
         self.net = runtime.decoder(bundle)
         self._encoder = None
+        self._tilesets: dict[int, tuple[str, bytes]] = {}
         self.directions, self.spreads = principal_directions(bundle.prior, bundle.latent_dim)
         self.lock = threading.Lock()  # one onnxruntime session and the codec's caches: one request at a time
 
@@ -102,10 +103,12 @@ class Explorer:
         export names it by the game and the image's checksum, and writes it beside the map)."""
         self._need("levels", "tile images")
         label = self.label(label)
-        with self.lock, tempfile.TemporaryDirectory() as tmp:
-            self.codec.export(np.full(self.codec.shape, 0), label, Path(tmp), "map", {})
-            image = next(Path(tmp).glob("tileset-*.png"))
-            return image.name, image.read_bytes()
+        if label not in self._tilesets:
+            with self.lock, tempfile.TemporaryDirectory() as tmp:
+                self.codec.export(np.full(self.codec.shape, 0), label, Path(tmp), "map", {})
+                image = next(Path(tmp).glob("tileset-*.png"))
+                self._tilesets[label] = image.name, image.read_bytes()
+        return self._tilesets[label]
 
     # ---- latents and pictures
     def label(self, label) -> int:
@@ -127,7 +130,8 @@ class Explorer:
         return out
 
     def item(self, z: np.ndarray, label: int, asset: np.ndarray) -> dict:
-        return {"z": [round(float(x), 5) for x in z], "label": int(label), "asset": to_json(self.codec, asset)}
+        return {"z": np.round(np.asarray(z, np.float64), 5).tolist(), "label": int(label),
+                "asset": to_json(self.codec, asset)}
 
     def _decode(self, z: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return runtime.decode_assets(self.bundle, self.codec, z, labels, net=self.net)

@@ -171,6 +171,7 @@ def test_a_body_that_is_not_json_is_refused(levels_client):
 
 
 def test_served_on_loopback_only(levels_explorer):
+    import socket
     import urllib.request
 
     from genforge.serve.app import Server
@@ -178,6 +179,9 @@ def test_served_on_loopback_only(levels_explorer):
     server = Server(levels_explorer).start()
     try:
         assert server.socket.getsockname()[0] == "127.0.0.1" and server.url.startswith("http://127.0.0.1:")
+        # asyncio sets TCP_NODELAY on the connections of a socket that names TCP: without it each answer
+        # waits ~40 ms for the browser's delayed ACK
+        assert server.socket.proto == socket.IPPROTO_TCP
         with urllib.request.urlopen(server.url + "api/model", timeout=10) as res:
             assert json.loads(res.read())["domain"] == "levels"
     finally:
