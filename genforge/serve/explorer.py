@@ -115,6 +115,8 @@ class Explorer:
         """A label id from the page: one of the model's, or -1 for an unconditional model."""
         n = len(self.bundle.labels)
         if not n:
+            if label not in (-1, None):
+                raise GenforgeError("this model is unconditional: its only label is -1")
             return -1
         if not isinstance(label, int) or not 0 <= label < n:
             raise GenforgeError(f"label must be a number from 0 to {n - 1}")
@@ -142,7 +144,8 @@ class Explorer:
             raise GenforgeError(f"n must be between 1 and {MOST_SAMPLES}")
         if not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
             raise GenforgeError("seed must be a whole number from 0 to 2^32 - 1")
-        condition = None if label is None else self.bundle.labels[self.label(label)]
+        label = None if label is None else self.label(label)
+        condition = None if label is None or label < 0 else self.bundle.labels[label]
         with self.lock:
             z, ids = runtime.sample_latents(self.bundle, n, seed, condition)
             z, _ = runtime.redraw_copies(self.bundle, self.codec, z, ids, seed, self.net)

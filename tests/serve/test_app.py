@@ -225,3 +225,29 @@ def test_score_ranks_a_real_level_above_scrambled_tiles(levels_client, levels_ex
               for t in (tiles, noise)]
     assert scored[0]["score"] > scored[1]["score"]
     assert scored[0]["percentile"] > 10 and scored[1]["percentile"] < 1, scored
+
+
+def test_an_unconditional_run_folder_is_explored_too(tiny_model):
+    """A run of one game has no labels: the page gets none, every label is -1, and sampling, a
+    slider, the path and the download work as for the bundled model."""
+    from starlette.testclient import TestClient
+
+    from genforge.bundle import open_bundle
+    from genforge.serve.app import create_app
+    from genforge.serve.explorer import Explorer
+
+    explorer = Explorer(open_bundle(tiny_model))
+    assert explorer.bundle.labels == []
+    with TestClient(create_app(explorer)) as client:
+        info = client.get("/api/model").json()
+        assert info["labels"] == [] and len(info["games"]) == 1
+        item = client.post("/api/sample", json={"n": 2, "seed": 1}).json()["items"][0]
+        assert item["label"] == -1 and len(item["z"]) == explorer.bundle.latent_dim
+        moved = client.post("/api/decode", json={"z": item["z"], "label": -1, "moves": {"PC1": 3}}).json()
+        assert moved["z"] != item["z"]
+        assert "message" in client.post("/api/check", json={"asset": item["asset"], "label": -1}).json()
+        res = client.post("/api/download", json={"asset": item["asset"], "label": -1})
+        assert res.status_code == 200 and json.loads(res.content)["width"] == info["games"][0]["window"][1]
+        assert client.get("/api/tileset/0").headers["content-type"] == "image/png"
+        refused = client.post("/api/sample", json={"n": 1, "seed": 1, "label": 0})
+        assert refused.status_code == 400
