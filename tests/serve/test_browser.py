@@ -126,6 +126,39 @@ def test_paint_a_sketch_and_complete_it(levels_page, levels_explorer):
     assert levels_page.errors == []
 
 
+def test_cells_marked_unknown_are_filled_and_the_rest_kept(levels_page):
+    item = open_sample(levels_page, 4)
+    levels_page.locator(".brush[data-brush='-1']").click()
+    view = levels_page.locator("#view")
+    marked = [(r, c) for r in range(6, 10) for c in range(10, 16)]
+    for r, c in marked:
+        view.click(position={"x": c * LEVEL_PX + 12, "y": r * LEVEL_PX + 12})
+    known = np.asarray(state(levels_page, "LevelsView.state().known"))
+    assert (known == 0).sum() == len(marked)
+    levels_page.click("#complete")
+    levels_page.wait_for_function("document.getElementById('status').textContent === 'completed'", timeout=60_000)
+    before, after = np.asarray(item["asset"]["tiles"]), np.asarray(state(levels_page, "genforge.current.asset.tiles"))
+    assert np.array_equal(before[known == 1], after[known == 1])
+    assert levels_page.errors == []
+
+
+def test_use_as_a_and_b_from_the_editor(levels_page):
+    """The editor's item as either end; two samples of one game, since the path is decoded under A's."""
+    labels = [it["label"] for it in state(levels_page, "genforge.items")]
+    i, j = next((i, j) for i in range(8) for j in range(i + 1, 8) if labels[i] == labels[j] and i + 1 < j)
+    first = open_sample(levels_page, j)
+    levels_page.click("#set-a")
+    last = open_sample(levels_page, i)
+    levels_page.click("#set-b")
+    levels_page.fill("#steps", "3")
+    with levels_page.expect_response("**/api/interpolate"):
+        levels_page.click("#interpolate")
+    levels_page.wait_for_function("genforge.strip && genforge.strip.length === 3")
+    strip = state(levels_page, "genforge.strip")
+    assert strip[0]["asset"] == first["asset"] and strip[-1]["asset"] == last["asset"]
+    assert levels_page.errors == []
+
+
 def test_score_is_shown(levels_page, levels_explorer):
     item = open_sample(levels_page, 2)
     levels_page.click("#score")
@@ -210,6 +243,7 @@ def test_play_starts_web_audio(music_page):
     assert played["notes"] == len(item["asset"]["notes"]) and played["seconds"] > 1
     assert played["state"] == "running"
     music_page.click("#stop")
+    assert music_page.evaluate("window.genforgePlayback.stopped") is True
     assert music_page.errors == []
 
 
@@ -233,6 +267,25 @@ def test_paint_a_note_and_complete_a_bar(music_page, music_explorer):
     after = state(music_page, "genforge.current.asset.notes")
     assert [n for n in after if n[2] + n[3] <= last * bar] == kept
     assert any(n[2] >= last * bar for n in after)
+    assert music_page.errors == []
+
+
+def test_erase_notes_and_fill_chosen_voices_only(music_page):
+    item = open_sample(music_page, 4)
+    note = next(n for n in item["asset"]["notes"] if n[0] == 1 and n[3] >= 2)
+    music_page.locator(".brush[data-brush='-1']").click()
+    view = music_page.locator("#view")
+    view.click(position={"x": note[2] * CELL_W + 4, "y": HEADER + (45 - note[1]) * CELL_H + 3})
+    notes = state(music_page, "genforge.current.asset.notes")
+    assert note not in notes and len(notes) == len(item["asset"]["notes"]) - 1
+    for v in (1, 2, 3):
+        music_page.locator(f"input[data-fill-voice='{v}']").uncheck()
+    view.click(position={"x": 4, "y": 5})                                # bar 1's header: the soprano only
+    unknown = state(music_page, "MusicView.state().unknown")
+    bar = state(music_page, f"genforge.info.metres[{item['label']}].steps_per_bar")
+    assert sorted(map(tuple, (u.split(",") for u in unknown))) == sorted((str(0), str(s)) for s in range(bar))
+    for v in (1, 2, 3):
+        music_page.locator(f"input[data-fill-voice='{v}']").check()
     assert music_page.errors == []
 
 

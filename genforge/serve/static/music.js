@@ -175,6 +175,7 @@ const MusicView = (() => {
   function stop() {
     for (const osc of sounding) { try { osc.stop(); } catch (e) { /* already stopped */ } }
     sounding = [];
+    if (window.genforgePlayback) window.genforgePlayback.stopped = true;
   }
 
   return {
