@@ -205,13 +205,15 @@ def fit_calibration(model: VAE, codec, train: tuple[np.ndarray, np.ndarray], pri
 
 def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
               notes: list[str] = (), quiet: bool = False, n_novelty: int = 1000, record: dict | None = None,
-              init: object | None = None, class_map: list[int | None] | None = None, resume: bool = False) -> Path:
+              init: object | None = None, class_map: list[int | None] | None = None, resume: bool = False,
+              worker=None) -> Path | None:
     """Fit on codec arrays, measure held-out reconstruction and novelty, write the run bundle.
 
     `splits`: {"train"|"validation"|"test": (grids (N,H,W) or (N,H,W,C) codec-native, label ids)}.
     `record`: what the bundle keeps of the run for later commands (`data`, `split`, `options`).
     A checkpoint after every epoch (`out`/checkpoints) lets a killed run go on (`resume`); it is
-    deleted once the bundle is whole."""
+    deleted once the bundle is whole. `worker`: this process's place in a cluster that trains the
+    model together (genforge.core.distributed.join); its chief writes the bundle, the others return None."""
     import shutil
 
     from genforge import config as cfg_mod
@@ -228,9 +230,11 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
     identity = checkpoint.identity(cfg_mod.to_dict(model_cfg), cfg_mod.to_dict(train_cfg), splits,
                                    (record or {}).get("options", {}).get("init_from"), command)
     saved = checkpoint.resume_point(out, identity, resume, finished=(out / META_FILE).is_file())
-    model, history = fit(splits["train"], splits["validation"], spec, model_cfg, train_cfg,
-                         checkpoint_dir=out / checkpoint.FOLDER, quiet=quiet, init=init, class_map=class_map,
-                         identity=identity, resume=saved)
+    model, history = (worker.fit if worker else fit)(splits["train"], splits["validation"], spec, model_cfg, train_cfg,
+                                                     checkpoint_dir=out / checkpoint.FOLDER, quiet=quiet, init=init,
+                                                     class_map=class_map, identity=identity, resume=saved)
+    if worker is not None and not worker.chief:
+        return worker.finish()  # the chief writes the bundle
     if saved is not None:
         notes.append(f"training resumed after epoch {saved.epoch} of {history['epochs_planned']} (--resume)")
 
@@ -281,6 +285,8 @@ def train_run(codec, splits: dict, out: Path, model_cfg: ModelConfig, train_cfg:
         HASHES: file_hashes(out, [*files.values(), "samples.png"]),  # `genforge info` says if they change
     })
     shutil.rmtree(out / checkpoint.FOLDER, ignore_errors=True)  # the run is finished: nothing to resume
+    if worker is not None:
+        worker.finish()
     return out
 
 
@@ -323,10 +329,15 @@ def start_from(run: str | Path, codec) -> tuple[object, list[int | None] | None,
 
 def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                  window: tuple[int, int] | None = None, quiet: bool = False, options: dict | None = None,
-                 pad: bool = False, init_from: str | Path | None = None, resume: bool = False) -> Path:
+                 pad: bool = False, init_from: str | Path | None = None, resume: bool = False,
+                 cluster: str | None = None) -> Path | None:
     """Level windows of every game folder in `data` (several: the game is the condition), split by
     whole levels. `pad`: ragged level files padded, not refused; `init_from`: a run (or "bundled")
-    whose weights start this one; `resume`: go on from the checkpoint of a killed run in `out`."""
+    whose weights start this one; `resume`: go on from the checkpoint of a killed run in `out`;
+    `cluster`: train as a worker of the cluster it describes (genforge.cluster.source; None: alone)."""
+    from genforge.core.distributed import join
+
+    worker = join(cluster)  # before TensorFlow runs anything (--init-from loads a model)
     from genforge.domains.levels.codec import LevelCodec
     from genforge.domains.levels.dataset import build_dataset
 
@@ -335,17 +346,21 @@ def train_levels(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: 
     codec = LevelCodec.from_dataset(ds)
     init, class_map, note = start_from(init_from, codec) if init_from else (None, None, None)
     return train_run(codec, ds.splits, out, model_cfg, train_cfg, command, ds.notes + ([note] if note else []),
-                     quiet, record=_record(data, ds.split, options), init=init, class_map=class_map, resume=resume)
+                     quiet, record=_record(data, ds.split, options), init=init, class_map=class_map, resume=resume,
+                     worker=worker)
 
 
 def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, command: str,
                 bars: int = 4, labels: str | None = "mode", transpose: int = 5, shifts_per_window: int | None = 3,
                 quiet: bool = False, options: dict | None = None, init_from: str | Path | None = None,
-                resume: bool = False) -> Path:
+                resume: bool = False, cluster: str | None = None) -> Path | None:
     """Piano-roll windows of `bars` bars from MIDI folders (or a notes archive), split by whole
     pieces. Transposition augments the training split only: the original window plus
     `shifts_per_window` random shifts within +-`transpose` semitones (all shifts multiply the data
-    about 10x, ~2 GB of float32 for the Bach chorales). `resume`: as for `train_levels`."""
+    about 10x, ~2 GB of float32 for the Bach chorales). `resume`, `cluster`: as for `train_levels`."""
+    from genforge.core.distributed import join
+
+    worker = join(cluster)
     from genforge.domains.music.codec import MusicCodec
     from genforge.domains.music.dataset import build_dataset
 
@@ -362,4 +377,4 @@ def train_music(data: list[str], out: Path, model_cfg: ModelConfig, train_cfg: T
     codec = MusicCodec.from_dataset(ds)
     init, class_map, note = start_from(init_from, codec) if init_from else (None, None, None)
     return train_run(codec, ds.splits, out, model_cfg, train_cfg, command, notes + ([note] if note else []), quiet,
-                     record=record, init=init, class_map=class_map, resume=resume)
+                     record=record, init=init, class_map=class_map, resume=resume, worker=worker)

@@ -14,6 +14,18 @@ app = typer.Typer(help="Train a model; writes a run folder.", no_args_is_help=Tr
 MUSIC_LABELS = ("mode", "folder", "sidecar", "none")
 RESUME_HELP = ("Go on from the checkpoint a killed run left in --out (written after every epoch): the same "
                "command, continued from its last whole epoch. Without it, such a folder is refused, not overwritten.")
+WORKERS_HELP = ("Train as N worker processes on this machine (127.0.0.1) under tf.distribute's "
+                "MultiWorkerMirroredStrategy, as a cluster of N machines would; the global batch stays the same. "
+                "On a real cluster leave this out: each process started with TF_CONFIG set (or as one task of a "
+                "Slurm step) trains as that worker.")
+
+
+def _on_local_workers(ctx: typer.Context, workers: int, out: Path) -> None:
+    """`--workers N`: the same command as N local worker processes; the chief shows what it wrote."""
+    from genforge.cli.common import ARGV
+    from genforge.cluster import train_on_local_workers
+
+    train_on_local_workers(ctx.meta.get(ARGV, []), workers, out)
 
 
 def _window(text: Optional[str]) -> Optional[tuple[int, int]]:
@@ -53,6 +65,7 @@ def train_levels(
                                             "folder, or `bundled` for the bundled default model): a strong start for "
                                             "a game with few levels that shares tiles with the run's."),
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a level VAE.
@@ -64,9 +77,14 @@ def train_levels(
       genforge train levels --data DIR1 --data DIR2 --out outputs/runs/multi
 
       genforge train levels --data DIR --out outputs/runs/mine --resume
+
+      genforge train levels --data DIR --out outputs/runs/mine --workers 2
     """
     from genforge import config
+    from genforge.cluster import source
 
+    if workers is not None:
+        return _on_local_workers(ctx, workers, out)
     model_cfg, train_cfg = config.for_training("levels", preset, epochs, latent_dim, beta, seed)
     shape = _window(window)
     from genforge.train import train_levels as run
@@ -74,8 +92,9 @@ def train_levels(
     options = _options(data, out, preset=preset, epochs=epochs, latent=latent_dim, beta=beta, window=window,
                        seed=seed, pad=pad, init_from=init_from, quiet=quiet)
     path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), shape, quiet, options, pad,
-               init_from, resume)
-    print_description(path)
+               init_from, resume, source())
+    if path is not None:  # None: a worker other than the chief, which writes no run folder
+        print_description(path)
 
 
 @app.command("music")
@@ -95,6 +114,7 @@ def train_music(
     init_from: Optional[str] = typer.Option(None, "--init-from", help="Start from a trained run's weights (a run "
                                             "folder with the same voices, or `bundled`)."),
     resume: bool = typer.Option(False, "--resume", help=RESUME_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", help=WORKERS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a piano-roll VAE on MIDI files; conditioned on key mode by default.
@@ -108,7 +128,10 @@ def train_music(
       genforge train music --data DIR1 --data DIR2 --labels folder --out outputs/runs/two-styles
     """
     from genforge import config
+    from genforge.cluster import source
 
+    if workers is not None:
+        return _on_local_workers(ctx, workers, out)
     if labels not in MUSIC_LABELS:
         raise GenforgeError(f"unknown --labels {labels!r}; choose from {', '.join(MUSIC_LABELS)}")
     if not 1 <= bars <= 64:
@@ -120,5 +143,6 @@ def train_music(
                        init_from=init_from, quiet=quiet)
     path = run([str(d) for d in data], out, model_cfg, train_cfg, recorded_command(ctx), bars=bars,
                labels=None if labels == "none" else labels, quiet=quiet, options=options, init_from=init_from,
-               resume=resume)
-    print_description(path)
+               resume=resume, cluster=source())
+    if path is not None:
+        print_description(path)

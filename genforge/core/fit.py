@@ -266,22 +266,9 @@ def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.n
     weights start this one, classes matched by `class_map` (see `transfer_weights`).
     `checkpoint_dir`: where a checkpoint is written after every epoch, recording `identity` (what
     the run is: genforge.core.checkpoint.identity); `resume`: a checkpoint of this run to go on from."""
-    keras.utils.set_random_seed(train_cfg.seed)
-    if tf.config.list_physical_devices("GPU"):
-        # cuDNN and GPU reductions may sum in an order that varies from run to run; TensorFlow's CPU
-        # kernels already give the same bits for the same seed, so the CPU is left at full speed.
-        tf.config.experimental.enable_op_determinism()
     epochs, patience = schedule(len(train[0]), train_cfg)
     steps = math.ceil(len(train[0]) / train_cfg.batch_size)
-    model = VAE(spec.shape, spec.n_labels, spec.likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed,
-                one_of=spec.one_of)
-    first = (spec.dense(train[0][:1]), spec.labels(train[1][:1]))
-    model(first)  # builds the weights, so checkpoints can be saved
-    if init is not None:
-        transfer_weights(init, model, class_map)
-    elif model_cfg.data_bias:
-        set_data_bias(model, train[0], spec, model_cfg.pos_weight)
-    model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
+    model = build_model(train, spec, model_cfg, train_cfg, steps, init, class_map)
     stopper = SmoothedEarlyStopping(patience, model_cfg.kl_warmup_epochs)
     done, past = 0, run_so_far(resume)
     if resume is not None:
@@ -301,16 +288,44 @@ def fit(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.n
                         validation_data=dataset(*validation, spec, DENSE_BATCH, shuffle=False),
                         steps_per_epoch=steps, initial_epoch=done, epochs=epochs, callbacks=callbacks,
                         shuffle=False, verbose=0)
+    return model, run_history(past, history.history, time.perf_counter() - started, epochs, patience, stopper)
+
+
+def build_model(train: tuple[np.ndarray, np.ndarray], spec: GridSpec, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                steps: int, init=None, class_map: list[int | None] | None = None) -> VAE:
+    """A freshly seeded VAE with its weights built (so checkpoints can be saved), started from `init`
+    or from the data's constant prediction, compiled with Adam. `steps`: optimiser updates per epoch
+    (the KL warm-up's unit). Under a tf.distribute strategy's scope its variables are the strategy's."""
+    keras.utils.set_random_seed(train_cfg.seed)
+    if tf.config.list_physical_devices("GPU"):
+        # cuDNN and GPU reductions may sum in an order that varies from run to run; TensorFlow's CPU
+        # kernels already give the same bits for the same seed, so the CPU is left at full speed.
+        tf.config.experimental.enable_op_determinism()
+    model = VAE(spec.shape, spec.n_labels, spec.likelihood, model_cfg, steps_per_epoch=steps, seed=train_cfg.seed,
+                one_of=spec.one_of)
+    model((spec.dense(train[0][:1]), spec.labels(train[1][:1])))
+    if init is not None:
+        transfer_weights(init, model, class_map)
+    elif model_cfg.data_bias:
+        set_data_bias(model, train[0], spec, model_cfg.pos_weight)
+    model.compile(optimizer=keras.optimizers.Adam(train_cfg.learning_rate))
+    return model
+
+
+def run_history(past: dict, new: dict[str, list], seconds: float, epochs: int, patience: int,
+                stopper: SmoothedEarlyStopping) -> dict:
+    """The history a run bundle records: the run before this process (`run_so_far`) extended by this
+    process's epochs (`new`: name -> a value per epoch), its seconds and the early stopping's verdict."""
     result = {k: list(v) for k, v in past["history"].items()}
-    for k, vals in history.history.items():
+    for k, vals in new.items():
         result.setdefault(k, []).extend(float(v) for v in vals)
-    result["seconds"] = past["seconds"] + time.perf_counter() - started
+    result["seconds"] = past["seconds"] + seconds
     result["epochs_run"] = len(result["loss"])
     result["epochs_planned"], result["patience"] = epochs, patience
     result["best_epoch"] = stopper.best_epoch + 1
     if past["resumed_at"]:
         result["resumed_at"] = past["resumed_at"]
-    return model, result
+    return result
 
 
 def transfer_weights(source, target: VAE, class_map: list[int | None] | None = None) -> list[str]:

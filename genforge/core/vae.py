@@ -93,12 +93,17 @@ class VAE(keras.Model):
             hit = ops.cast(ops.equal(ops.argmax(logits, -1), ops.argmax(grid, -1)), "float32")
         else:
             # -log p(grid): softplus(-l) where on, softplus(l) where off; on-cells weighted by pos_weight.
-            cell = cfg.pos_weight * grid * ops.softplus(-logits) + (1.0 - grid) * ops.softplus(logits)
-            if self.one_of:
-                free = [float(all(c not in g for g in self.one_of)) for c in range(self.grid_shape[-1])]
-                cell = cell * ops.convert_to_tensor(free, "float32")
-            cell = ops.sum(cell, -1)
-            hit = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), grid), "float32")
+            # Only the channels outside one-of groups (the groups have their own loss): none when every
+            # music voice is monophonic, where the whole grid's Bernoulli terms cost a pass for nothing.
+            free = [c for c in range(self.grid_shape[-1]) if all(c not in g for g in self.one_of)]
+            if free:
+                g, lg = (grid, logits) if len(free) == self.grid_shape[-1] else \
+                    (ops.take(grid, free, axis=-1), ops.take(logits, free, axis=-1))
+                cell = ops.sum(cfg.pos_weight * g * ops.softplus(-lg) + (1.0 - g) * ops.softplus(lg), -1)
+            else:
+                cell = ops.zeros_like(grid[..., 0])
+            if not self.one_of:
+                hit = ops.cast(ops.equal(ops.cast(logits > 0, "float32"), grid), "float32")
         if weights is None:
             weights = ops.ones_like(cell)
         reconstruction = ops.mean(ops.sum(cell * weights, axis=(1, 2)))
@@ -106,8 +111,11 @@ class VAE(keras.Model):
             row_loss, predicted = self._one_of_terms(grid, logits)
             reconstruction = reconstruction + ops.mean(ops.sum(row_loss * ops.max(weights, axis=2), axis=1))
             hit = ops.cast(ops.equal(predicted, grid), "float32")
-        hit_weights = weights if self.likelihood == CATEGORICAL else weights[..., None] * ops.ones_like(hit)
-        accuracy = ops.sum(hit * hit_weights) / ops.maximum(ops.sum(hit_weights), 1.0)
+        if self.likelihood == CATEGORICAL:
+            accuracy = ops.sum(hit * weights) / ops.maximum(ops.sum(weights), 1.0)
+        else:  # a cell's weight counts once per channel (no (N, H, W, C) copy of the weights)
+            channels = float(self.grid_shape[-1])
+            accuracy = ops.sum(ops.sum(hit, -1) * weights) / ops.maximum(channels * ops.sum(weights), 1.0)
         losses = {"reconstruction": reconstruction, "accuracy": accuracy}
         total = reconstruction
         if cfg.variational:
@@ -155,14 +163,21 @@ class VAE(keras.Model):
             self.trackers[name].update_state(value)
         return {n: t.result() for n, t in self.trackers.items() if n in losses}
 
-    def train_step(self, data):
+    def update(self, data, share=None) -> dict:
+        """One optimiser update on a batch (grid, label, weights); returns its loss terms. `share`: the
+        batch's part of a global batch split among replicas (genforge.core.distributed), which scales
+        its gradient; tf.distribute sums the replicas' gradients, so the update is the global batch's."""
         grid, label, weights = data
         with tf.GradientTape() as tape:
             losses = self.terms(grid, label, training=True, weights=weights)
-        grads = tape.gradient(losses["loss"], self.trainable_weights)
+            loss = losses["loss"] if share is None else losses["loss"] * share
+        grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         self.step.assign_add(1.0)
-        return self._track(losses)
+        return losses
+
+    def train_step(self, data):
+        return self._track(self.update(data))
 
     def test_step(self, data):
         grid, label, weights = data
