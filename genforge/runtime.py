@@ -20,13 +20,15 @@ class OnnxNet:
     against what the model's metadata says (`inputs`, `outputs`: one tuple of sizes each)."""
 
     def __init__(self, path, n_labels: int, inputs: list[tuple[int, ...]] | None = None,
-                 outputs: list[tuple[int, ...]] | None = None):
+                 outputs: list[tuple[int, ...]] | None = None, threads: int | None = None):
         import onnxruntime as ort
 
         check_onnx(path)
         self.path = path
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if threads:  # one: no thread pool, whose workers spin ~10 ms of CPU after every run (one window at a
+            options.intra_op_num_threads = threads  # time, as the explorer decodes, gains nothing from a pool)
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # a truncated or foreign file: say which, not a C++ trace
@@ -69,11 +71,12 @@ class OnnxNet:
         return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
 
 
-def decoder(bundle: Bundle) -> OnnxNet:
-    """The decoder: (z [latent_dim], label [labels]) -> logits [shape], as genforge.json says."""
+def decoder(bundle: Bundle, threads: int | None = None) -> OnnxNet:
+    """The decoder: (z [latent_dim], label [labels]) -> logits [shape], as genforge.json says.
+    `threads`: onnxruntime's intra-op threads (None: its default, one per core)."""
     n = len(bundle.labels)
     return OnnxNet(bundle.file("decoder"), n, [(bundle.latent_dim,), (n,)][:1 + bool(n)],
-                   [tuple(bundle.meta["shape"])] if "shape" in bundle.meta else None)
+                   [tuple(bundle.meta["shape"])] if "shape" in bundle.meta else None, threads)
 
 
 def encoder(bundle: Bundle) -> OnnxNet:

@@ -58,7 +58,7 @@ class Explorer:
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
         self.codec = codec_for(bundle.meta)
-        self.net = runtime.decoder(bundle)
+        self.net = runtime.decoder(bundle, threads=1)  # one window a move: a thread pool would only spin
         self._encoder = None
         self._tilesets: dict[int, tuple[str, bytes]] = {}
         self.directions, self.spreads = principal_directions(bundle.prior, bundle.latent_dim)
