@@ -251,3 +251,13 @@ def test_an_unconditional_run_folder_is_explored_too(tiny_model):
         assert client.get("/api/tileset/0").headers["content-type"] == "image/png"
         refused = client.post("/api/sample", json={"n": 1, "seed": 1, "label": 0})
         assert refused.status_code == 400
+
+
+def test_music_score_ranks_a_sample_above_random_notes(music_client):
+    item = music_client.post("/api/sample", json={"n": 1, "seed": 6, "label": 0}).json()["items"][0]
+    rng = np.random.default_rng(1)
+    noise = [[int(v), int(rng.integers(0, 46)), int(s), 2, 1] for s in range(0, 64, 2) for v in range(4)]
+    scored = [music_client.post("/api/score", json={"asset": asset, "label": 0}).json()
+              for asset in (item["asset"], {"notes": noise})]
+    assert scored[0]["score"] > scored[1]["score"]
+    assert 0 <= scored[1]["percentile"] < scored[0]["percentile"] <= 100, scored
