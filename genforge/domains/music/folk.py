@@ -23,7 +23,7 @@ from pathlib import Path
 from genforge.domains.music.corpus import ArchivePiece, write_notes_archive
 from genforge.domains.music.corpus_build import CACHE_FOLDER, BuildRun, Job, Result, job_key, run_jobs
 from genforge.domains.music.roll import Voice
-from genforge.domains.music.scores import TICKS_PER_BEAT, need_music21, parts_notes
+from genforge.domains.music.scores import TICKS_PER_BEAT, metre_problem, need_music21, parts_notes
 from genforge.errors import GenforgeError
 
 # music21 corpus folder -> (archive stem, what it is)
@@ -111,6 +111,9 @@ def build(out: str | Path = "datasets/folk", command: str = "genforge datasets b
         raise GenforgeError(f"{root}: no ABC tunes in music21's corpus (a music21 without its corpus?)")
     started = time.perf_counter()
     run = run_jobs(todo, convert_tune, out / CACHE_FOLDER, processes, quiet, "converting tunes")
+    for _, r in run.results:            # checked here, not in the (cached) conversion: a rule the archive sets
+        if r.skipped is None and metre_problem(r.sigs):
+            r.skipped = metre_problem(r.sigs)
     voice = [Voice("Melody", PROGRAM, 0)]
     written = []
     for folder, (stem, _) in COLLECTIONS.items():

@@ -16,7 +16,7 @@ from pathlib import Path
 from genforge.domains.music.corpus import ArchivePiece, write_notes_archive
 from genforge.domains.music.corpus_build import CACHE_FOLDER, BuildRun, Job, Result, job_key, run_jobs
 from genforge.domains.music.roll import Voice
-from genforge.domains.music.scores import TICKS_PER_BEAT, need_music21, parts_notes
+from genforge.domains.music.scores import TICKS_PER_BEAT, metre_problem, need_music21, parts_notes
 from genforge.errors import GenforgeError
 
 TEMPO = 80.0
@@ -63,6 +63,9 @@ def build(out: str | Path = "datasets/palestrina", command: str = "genforge data
         raise GenforgeError(f"{root / 'palestrina'}: no kern files in music21's corpus (a music21 without its corpus?)")
     started = time.perf_counter()
     run = run_jobs(todo, convert_movement, out / CACHE_FOLDER, processes, quiet, "converting movements")
+    for _, r in run.results:            # checked here, not in the (cached) conversion: a rule the archive sets
+        if r.skipped is None and metre_problem(r.sigs):
+            r.skipped = metre_problem(r.sigs)
     ok = [(job, r) for job, r in run.results if r.skipped is None]
     written = []
     for n in sorted({r.facts["voices"] for _, r in ok}):

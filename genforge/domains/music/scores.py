@@ -59,6 +59,15 @@ def time_signatures(part, shift: Fraction) -> list[tuple[int, int, int]]:
     return sigs
 
 
+def metre_problem(sigs: list[tuple[int, int, int]]) -> str | None:
+    """Why a piece's time signatures cannot go into a notes archive (or a MIDI file), or None: MIDI
+    writes a denominator as a power of two (music21 reads some ABC tunes' "M:1/6" as 1/6)."""
+    for _, num, den in sigs:
+        if not (1 <= num <= 255 and 1 <= den <= 64 and den & (den - 1) == 0):
+            return f"a metre MIDI cannot write ({num}/{den})"
+    return None
+
+
 def parts_notes(parts: list, top_only: bool = False) -> tuple[np.ndarray, list[tuple[int, int, int]], dict]:
     """(notes (N, 4) voice, pitch, start tick, end tick; time signatures; facts) of `parts`, voice i
     the i-th part, times shifted by the first part's pickup. `top_only`: a chord gives its highest

@@ -106,3 +106,13 @@ def test_build_folk_in_a_pool_reads_back_for_training(music21, tmp_path):
     assert ds.voices[0].name == "Melody" and ds.monophonic == [True]
     assert ds.label_metres is not None and len({ts for ts, _ in ds.label_metres}) >= 3
     assert len(ds.splits["train"][0]) > 100
+
+
+def test_metres_midi_cannot_write_are_named():
+    """music21 reads a few O'Neill tunes' `M:1/6` as 1/6: such a tune is skipped when the archive is
+    written (a notes archive, like MIDI, keeps power-of-two denominators only), never written corrupt."""
+    from genforge.domains.music.scores import metre_problem
+
+    assert metre_problem([(0, 6, 8), (96, 2, 4)]) is None
+    assert metre_problem([(0, 4, 4), (192, 1, 6)]) == "a metre MIDI cannot write (1/6)"
+    assert metre_problem([(0, 300, 4)]) is not None
