@@ -46,6 +46,7 @@ from genforge.core.vae import VAE
 from genforge.errors import GenforgeError, brief
 
 COLLECTIVE_TIMEOUT_S = 600   # a collective op waiting longer on a peer fails: nobody hangs on a stuck worker
+PACK_BYTES = 64 << 20     # gradients all-reduced together up to this size
 BUNDLE_TIMEOUT_S = 6 * 3600  # how long the other workers wait for the chief's bundle
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # TensorFlow's own names
 # What a peer that died or hangs does to a collective operation, as TensorFlow reports it.
@@ -131,7 +132,10 @@ class Worker:
         self.threads = set_threads()
         resolver = resolver_for(source)
         try:
-            options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
+            # Gradients packed into one all-reduce per update, not one per variable: each collective costs a
+            # round trip between workers, whatever its size.
+            options = tf.distribute.experimental.CommunicationOptions(bytes_per_pack=PACK_BYTES,
+                                                                      timeout_seconds=COLLECTIVE_TIMEOUT_S)
             self.strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
                                                                       communication_options=options)
             cluster = resolver.cluster_spec()
